@@ -417,8 +417,15 @@ def _validate(validate: Callable[[StateDict], None], state: StateDict, path: Pat
         raise WeightsError(f"{path} does not fit the model: {e}") from e
 
 
-def import_file(name: str, source: str | os.PathLike[str]) -> Path:
+def import_file(
+    name: str,
+    source: str | os.PathLike[str],
+    *,
+    validate: Callable[[StateDict], None] | None = None,
+) -> Path:
     """Check a manually downloaded file for registry entry ``name`` and copy it to the cache.
+
+    ``validate`` (e.g. :func:`torchface.models.strict_validator`) checks the structure.
 
     Raises:
         WeightsError: the file fails verification; nothing is written to the cache.
@@ -431,7 +438,9 @@ def import_file(name: str, source: str | os.PathLike[str]) -> Path:
     problem = _check_bytes(spec, src, sha256_file(src), folder)
     if problem:
         raise WeightsError(f"{src} is not a valid {spec.name!r} file: {problem}")
-    _torch_load(src)  # structurally a state dict, loadable safely
+    state = _torch_load(src)  # a state dict of tensors, loaded safely
+    if validate is not None:
+        _validate(validate, state, src)
     target = folder / spec.file_name
     with _file_lock(folder / f"{spec.file_name}.lock"):
         atomic_write_bytes(target, src.read_bytes())
