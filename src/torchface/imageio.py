@@ -41,7 +41,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
         else:
             hi = max(float(arr.max(initial=0)), 1.0)
         grey = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, mode="L").convert("RGB")
+        return Image.fromarray(grey).convert("RGB")
     return image.convert("RGB")
 
 
