@@ -1,0 +1,309 @@
+"""``torchface enroll``, ``identify`` and ``gallery list|remove``: an SQLite face gallery."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import TorchfaceError
+from ..gallery import Gallery, GalleryError, check_name, default_gallery_path
+from ..verification import threshold_for
+from ._common import (
+    add_detector_options,
+    add_embedder_options,
+    add_runtime_options,
+    build_pipeline,
+    collect_images,
+    durable_write_done,
+    durable_write_point,
+    progress_bar,
+    warn,
+)
+
+_GALLERY_HELP = (
+    "the gallery file (default: $TORCHFACE_GALLERY, else gallery.sqlite in the torchface "
+    "home folder $TORCHFACE_HOME, by default ~/.cache/torchface)"
+)
+
+_ENROLL_EPILOG = """\
+Each image contributes its largest face. Images already enrolled for NAME with the same
+model are skipped, so an interrupted enroll is finished by running it again. Faces are
+committed in transactions of --batch-size images: a killed run keeps what it committed.
+
+examples:
+  torchface enroll "Ada Lovelace" ada1.jpg ada2.jpg
+  torchface enroll --gallery team.sqlite Bob photos/bob/
+"""
+
+_IDENTIFY_EPILOG = """\
+For every face of every image, prints the --top-k closest enrolled identities with their
+L2 distance (an identity's distance is that of its closest enrolled face). The face is
+"unknown" when the closest identity is farther than the threshold (default: the model's
+documented threshold, 1.10 for vggface2 and casia-webface). Only faces enrolled with the
+same model and preprocessing are searched.
+
+examples:
+  torchface identify group.jpg
+  torchface identify --gallery team.sqlite --top-k 3 --json photos/
+"""
+
+
+def _add_gallery_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gallery", type=Path, metavar="FILE", help=_GALLERY_HELP)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``enroll``, ``identify`` and ``gallery`` commands."""
+    p = subparsers.add_parser(
+        "enroll",
+        help="add a person's face(s) to the gallery",
+        description="Detect, embed and store faces of one person in the gallery.",
+        epilog=_ENROLL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_gallery_option(p)
+    p.add_argument("name", metavar="NAME", help="the person's name")
+    p.add_argument("paths", nargs="+", metavar="IMG", help="images (or folders) of that person")
+    add_embedder_options(p)
+    add_detector_options(p)
+    add_runtime_options(p)
+    p.set_defaults(func=run_enroll)
+
+    p = subparsers.add_parser(
+        "identify",
+        help="name the faces in images using the gallery",
+        description="Detect and embed the faces of the given images and look them up in the gallery.",
+        epilog=_IDENTIFY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_gallery_option(p)
+    p.add_argument("paths", nargs="+", metavar="IMG", help="images or folders")
+    p.add_argument(
+        "--top-k",
+        type=int,
+        default=3,
+        metavar="K",
+        help="identities listed per face (default: %(default)s)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="D",
+        help="'unknown' beyond this distance (default: the model's documented threshold)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_embedder_options(p)
+    add_detector_options(p)
+    add_runtime_options(p)
+    p.set_defaults(func=run_identify)
+
+    p = subparsers.add_parser(
+        "gallery",
+        help="list or remove enrolled people",
+        description=f"Inspect and edit the face gallery. Default file: {default_gallery_path()}"
+        " ($TORCHFACE_GALLERY or $TORCHFACE_HOME change it).",
+    )
+    sub = p.add_subparsers(dest="gallery_command", metavar="ACTION", required=True)
+    q = sub.add_parser("list", help="enrolled identities, models and face counts")
+    _add_gallery_option(q)
+    q.add_argument("--model", help="only this model's faces")
+    q.add_argument("--faces", action="store_true", help="also list every stored face")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=run_list)
+    q = sub.add_parser("remove", help="delete an identity's faces")
+    _add_gallery_option(q)
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--model", help="only the faces of this model (default: all)")
+    q.set_defaults(func=run_remove)
+
+
+# ---------------------------------------------------------------------------- enroll
+def run_enroll(args: argparse.Namespace) -> int:
+    """Run ``torchface enroll``."""
+    name = check_name(args.name)
+    files = collect_images(args.paths)
+    pipeline = build_pipeline(args, embed=True, keep_crops=False)
+    model, preprocessing = pipeline.model_name, pipeline.preprocessing
+    with Gallery(args.gallery) as gallery:
+        gallery.check_model(model, preprocessing, create_ok=True)
+        done = gallery.sources(name, model)
+        todo = [f for f in files if os.path.abspath(f) not in done]
+        skipped = len(files) - len(todo)
+        if skipped:
+            warn(f"enroll: {skipped} images of {name} already enrolled, skipped")
+        added = unusable = 0
+        with progress_bar(len(todo), "enroll", args.progress) as bar:
+            pending: list[tuple[str, Any]] = []
+            for result in pipeline.run(todo):
+                bar.update(1)
+                face = result.largest_face()
+                if face is None:
+                    unusable += 1
+                    warn(f"torchface: {result.source}: not enrolled, {result.reason}")
+                else:
+                    if len(result.faces) > 1:
+                        warn(
+                            f"torchface: {result.source}: {len(result.faces)} faces, "
+                            f"enrolled the largest (face {face.index})"
+                        )
+                    pending.append((os.path.abspath(result.source), face))
+                if len(pending) >= args.batch_size:
+                    added += _commit(gallery, name, model, preprocessing, pending)
+                    pending = []
+            added += _commit(gallery, name, model, preprocessing, pending)
+        print(
+            f"enrolled {added} faces of {name!r} into {gallery.path} (model {model}); "
+            f"{skipped} already enrolled, {unusable} images without a usable face"
+        )
+    return 0
+
+
+def _commit(
+    gallery: Gallery, name: str, model: str, preprocessing: str, pending: list[tuple[str, Any]]
+) -> int:
+    if not pending:
+        return 0
+    with gallery.transaction():
+        gallery.add(
+            name,
+            np.stack([f.embedding for _, f in pending]),
+            model=model,
+            preprocessing=preprocessing,
+            sources=[s for s, _ in pending],
+            face_indices=[f.index for _, f in pending],
+            boxes=[f.box for _, f in pending],
+            probs=[f.prob for _, f in pending],
+        )
+        durable_write_point()
+    durable_write_done()
+    return len(pending)
+
+
+# ---------------------------------------------------------------------------- identify
+def run_identify(args: argparse.Namespace) -> int:
+    """Run ``torchface identify``."""
+    if args.top_k < 1:
+        raise TorchfaceError("--top-k must be at least 1")
+    files = collect_images(args.paths)
+    with Gallery(args.gallery, create=False) as gallery:
+        pipeline = build_pipeline(args, embed=True, keep_crops=False)
+        model, preprocessing = pipeline.model_name, pipeline.preprocessing
+        gallery.check_model(model, preprocessing)
+        threshold = threshold_for(model) if args.threshold is None else args.threshold
+        report: list[dict[str, Any]] = []
+        if not args.json:
+            print(f"gallery: {gallery.path}  model: {model}  unknown beyond {threshold:.2f}")
+        with progress_bar(len(files), "identify", args.progress) as bar:
+            for result in pipeline.run(files):
+                bar.update(1)
+                entry = {"file": result.source, "status": result.status, "reason": result.reason}
+                faces = []
+                if result.faces:
+                    found = gallery.search(
+                        np.stack([f.embedding for f in result.faces]),
+                        model=model,
+                        preprocessing=preprocessing,
+                        top_k=args.top_k,
+                        threshold=threshold,
+                    )
+                    for face, hit in zip(result.faces, found):
+                        faces.append(
+                            {
+                                "face": face.index,
+                                "box": [round(float(v), 1) for v in face.box],
+                                "identity": hit.identity,
+                                "distance": None if hit.best is None else hit.best.distance,
+                                "matches": [
+                                    {"name": m.name, "distance": m.distance, "source": m.source}
+                                    for m in hit.matches
+                                ],
+                            }
+                        )
+                entry["faces"] = faces
+                if args.json:
+                    report.append(entry)
+                else:
+                    _print_identified(entry, threshold)
+        if args.json:
+            json.dump(
+                {"gallery": str(gallery.path), "model": model, "threshold": threshold, "images": report},
+                sys.stdout,
+                indent=1,
+            )
+            sys.stdout.write("\n")
+    return 0
+
+
+def _print_identified(entry: dict[str, Any], threshold: float) -> None:
+    if not entry["faces"]:
+        print(f"{entry['file']}: {entry['reason']}")
+        return
+    for face in entry["faces"]:
+        box = ",".join(f"{v:.0f}" for v in face["box"])
+        dist = face["distance"]
+        if face["identity"] == "unknown":
+            detail = "" if dist is None else f" (closest at {dist:.3f} > {threshold:.2f})"
+            head = f"unknown{detail}"
+        else:
+            head = f"{face['identity']}  {dist:.3f}"
+        print(f"{entry['file']}  face {face['face']} [{box}]: {head}")
+        for rank, m in enumerate(face["matches"], 1):
+            print(f"    {rank}. {m['name']:<30} {m['distance']:.3f}")
+
+
+# ---------------------------------------------------------------------------- gallery
+def _open_existing(path: Path | None) -> Gallery:
+    return Gallery(path, create=False)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Run ``torchface gallery list``."""
+    with _open_existing(args.gallery) as gallery:
+        models = [m for m in gallery.models() if args.model in (None, m.name)]
+        people = gallery.identities(args.model)
+        faces = gallery.faces(model=args.model) if args.faces else []
+        if args.json:
+            json.dump(
+                {
+                    "gallery": str(gallery.path),
+                    "models": [m.__dict__ for m in models],
+                    "identities": [p.__dict__ for p in people],
+                    "faces": [f.__dict__ for f in faces],
+                },
+                sys.stdout,
+                indent=1,
+            )
+            sys.stdout.write("\n")
+            return 0
+        print(f"gallery: {gallery.path}")
+        for m in models:
+            print(f"model {m.name}: {m.identities} identities, {m.faces} faces, {m.dim}-d, {m.preprocessing}")
+        if not people:
+            print("(no one enrolled)")
+            return 0
+        width = max(4, *(len(p.name) for p in people))
+        print(f"\n{'name':<{width}}  {'faces':>5}  model")
+        for p in people:
+            print(f"{p.name:<{width}}  {p.faces:>5}  {p.model}")
+        if faces:
+            print("\nid     name / model / source / face")
+            for f in faces:
+                print(f"{f.id:<6} {f.name} / {f.model} / {f.source} / {f.face_index}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    """Run ``torchface gallery remove``."""
+    with _open_existing(args.gallery) as gallery:
+        removed = gallery.remove(args.name, args.model)
+        if removed == 0:
+            scope = f" with model {args.model!r}" if args.model else ""
+            raise GalleryError(f"{args.name!r}{scope} is not in {gallery.path}")
+        print(f"removed {removed} faces of {args.name!r} from {gallery.path}")
+    return 0
