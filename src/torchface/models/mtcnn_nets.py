@@ -1,0 +1,166 @@
+"""The three MTCNN networks (P-Net, R-Net, O-Net) with facenet-pytorch's state-dict layout.
+
+The convolution kernels in the published weights were converted from Caffe with height and
+width swapped, so the nets run on ordinary NCHW images, and the dense layers see the feature
+map flattened in (N, W, H, C) order (a ``permute(0, 3, 2, 1)`` before ``flatten``). Both are
+kept here so that ``pnet.pt``, ``rnet.pt`` and ``onet.pt`` load with ``strict=True``.
+
+Every net takes images already standardised as ``(x - 127.5) * 0.0078125``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+__all__ = ["ONet", "PNet", "RNet"]
+
+
+class _MTCNNStage(nn.Module):
+    """Common weight loading for the three stages."""
+
+    weight_name: str = ""
+
+    def _load_pretrained(self, pretrained: bool, weights: str | os.PathLike[str] | None) -> None:
+        if weights is None and not pretrained:
+            return
+        from ..weights import load_state_dict
+
+        source = weights if weights is not None else self.weight_name
+        state = load_state_dict(source, validate=self._validate)
+        self.load_state_dict(state, strict=True)
+
+    def _validate(self, state: dict[str, torch.Tensor]) -> None:
+        type(self)(pretrained=False).load_state_dict(state, strict=True)
+
+
+class PNet(_MTCNNStage):
+    """Proposal network: a fully convolutional 12x12 face / non-face classifier.
+
+    Args:
+        pretrained: Load the published weights (registry name ``"pnet"``).
+        weights: Path to a state-dict file to load instead (overrides ``pretrained``).
+
+    Forward returns ``(reg, prob)``: box offsets ``(N, 4, H', W')`` and face probabilities
+    ``(N, 2, H', W')`` (channel 1 is "face") on a grid of stride 2.
+    """
+
+    weight_name = "pnet"
+
+    def __init__(self, pretrained: bool = True, weights: str | os.PathLike[str] | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 10, kernel_size=3)
+        self.prelu1 = nn.PReLU(10)
+        self.pool1 = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(10, 16, kernel_size=3)
+        self.prelu2 = nn.PReLU(16)
+        self.conv3 = nn.Conv2d(16, 32, kernel_size=3)
+        self.prelu3 = nn.PReLU(32)
+        self.conv4_1 = nn.Conv2d(32, 2, kernel_size=1)
+        self.softmax4_1 = nn.Softmax(dim=1)
+        self.conv4_2 = nn.Conv2d(32, 4, kernel_size=1)
+        self.training = False
+        self._load_pretrained(pretrained, weights)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the proposal network on standardised ``(N, 3, H, W)`` images."""
+        x = self.prelu1(self.conv1(x))
+        x = self.pool1(x)
+        x = self.prelu2(self.conv2(x))
+        x = self.prelu3(self.conv3(x))
+        prob = self.softmax4_1(self.conv4_1(x))
+        reg = self.conv4_2(x)
+        return reg, prob
+
+
+class RNet(_MTCNNStage):
+    """Refinement network on 24x24 crops.
+
+    Args:
+        pretrained: Load the published weights (registry name ``"rnet"``).
+        weights: Path to a state-dict file to load instead (overrides ``pretrained``).
+
+    Forward returns ``(reg, prob)``: ``(N, 4)`` box offsets and ``(N, 2)`` probabilities.
+    """
+
+    weight_name = "rnet"
+
+    def __init__(self, pretrained: bool = True, weights: str | os.PathLike[str] | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 28, kernel_size=3)
+        self.prelu1 = nn.PReLU(28)
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(28, 48, kernel_size=3)
+        self.prelu2 = nn.PReLU(48)
+        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv3 = nn.Conv2d(48, 64, kernel_size=2)
+        self.prelu3 = nn.PReLU(64)
+        self.dense4 = nn.Linear(576, 128)
+        self.prelu4 = nn.PReLU(128)
+        self.dense5_1 = nn.Linear(128, 2)
+        self.softmax5_1 = nn.Softmax(dim=1)
+        self.dense5_2 = nn.Linear(128, 4)
+        self.training = False
+        self._load_pretrained(pretrained, weights)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the refinement network on standardised ``(N, 3, 24, 24)`` crops."""
+        x = self.pool1(self.prelu1(self.conv1(x)))
+        x = self.pool2(self.prelu2(self.conv2(x)))
+        x = self.prelu3(self.conv3(x))
+        x = x.permute(0, 3, 2, 1).contiguous()
+        x = self.prelu4(self.dense4(x.view(x.shape[0], -1)))
+        prob = self.softmax5_1(self.dense5_1(x))
+        reg = self.dense5_2(x)
+        return reg, prob
+
+
+class ONet(_MTCNNStage):
+    """Output network on 48x48 crops: final score, box offsets and five landmarks.
+
+    Args:
+        pretrained: Load the published weights (registry name ``"onet"``).
+        weights: Path to a state-dict file to load instead (overrides ``pretrained``).
+
+    Forward returns ``(reg, landmarks, prob)``: ``(N, 4)``, ``(N, 10)`` (five x then five y,
+    relative to the box) and ``(N, 2)``.
+    """
+
+    weight_name = "onet"
+
+    def __init__(self, pretrained: bool = True, weights: str | os.PathLike[str] | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, kernel_size=3)
+        self.prelu1 = nn.PReLU(32)
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=3)
+        self.prelu2 = nn.PReLU(64)
+        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv3 = nn.Conv2d(64, 64, kernel_size=3)
+        self.prelu3 = nn.PReLU(64)
+        self.pool3 = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.conv4 = nn.Conv2d(64, 128, kernel_size=2)
+        self.prelu4 = nn.PReLU(128)
+        self.dense5 = nn.Linear(1152, 256)
+        self.prelu5 = nn.PReLU(256)
+        self.dense6_1 = nn.Linear(256, 2)
+        self.softmax6_1 = nn.Softmax(dim=1)
+        self.dense6_2 = nn.Linear(256, 4)
+        self.dense6_3 = nn.Linear(256, 10)
+        self.training = False
+        self._load_pretrained(pretrained, weights)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the output network on standardised ``(N, 3, 48, 48)`` crops."""
+        x = self.pool1(self.prelu1(self.conv1(x)))
+        x = self.pool2(self.prelu2(self.conv2(x)))
+        x = self.pool3(self.prelu3(self.conv3(x)))
+        x = self.prelu4(self.conv4(x))
+        x = x.permute(0, 3, 2, 1).contiguous()
+        x = self.prelu5(self.dense5(x.view(x.shape[0], -1)))
+        prob = self.softmax6_1(self.dense6_1(x))
+        reg = self.dense6_2(x)
+        landmarks = self.dense6_3(x)
+        return reg, landmarks, prob
