@@ -195,41 +195,19 @@ def run_identify(args: argparse.Namespace) -> int:
         pipeline = build_pipeline(args, embed=True, keep_crops=False)
         model, preprocessing = pipeline.model_name, pipeline.preprocessing
         gallery.check_model(model, preprocessing)
-        threshold = threshold_for(model) if args.threshold is None else args.threshold
+        threshold = hit_threshold(args, model)
         report: list[dict[str, Any]] = []
         if not args.json:
             print(f"gallery: {gallery.path}  model: {model}  unknown beyond {threshold:.2f}")
         with progress_bar(len(files), "identify", args.progress) as bar:
+            pending: list[Any] = []
             for result in pipeline.run(files):
                 bar.update(1)
-                entry = {"file": result.source, "status": result.status, "reason": result.reason}
-                faces = []
-                if result.faces:
-                    found = gallery.search(
-                        np.stack([f.embedding for f in result.faces]),
-                        model=model,
-                        preprocessing=preprocessing,
-                        top_k=args.top_k,
-                        threshold=threshold,
-                    )
-                    for face, hit in zip(result.faces, found):
-                        faces.append(
-                            {
-                                "face": face.index,
-                                "box": [round(float(v), 1) for v in face.box],
-                                "identity": hit.identity,
-                                "distance": None if hit.best is None else hit.best.distance,
-                                "matches": [
-                                    {"name": m.name, "distance": m.distance, "source": m.source}
-                                    for m in hit.matches
-                                ],
-                            }
-                        )
-                entry["faces"] = faces
-                if args.json:
-                    report.append(entry)
-                else:
-                    _print_identified(entry, threshold)
+                pending.append(result)
+                if len(pending) >= args.batch_size:
+                    report.extend(_identify_batch(gallery, pending, model, preprocessing, args))
+                    pending = []
+            report.extend(_identify_batch(gallery, pending, model, preprocessing, args))
         if args.json:
             json.dump(
                 {"gallery": str(gallery.path), "model": model, "threshold": threshold, "images": report},
@@ -238,6 +216,54 @@ def run_identify(args: argparse.Namespace) -> int:
             )
             sys.stdout.write("\n")
     return 0
+
+
+def _identify_batch(
+    gallery: Gallery, results: list[Any], model: str, preprocessing: str, args: Any
+) -> list[dict[str, Any]]:
+    """Search the faces of several images with one gallery query; print or return entries."""
+    faces = [f for r in results for f in r.faces]
+    hits = iter(
+        gallery.search(
+            np.stack([f.embedding for f in faces]),
+            model=model,
+            preprocessing=preprocessing,
+            top_k=args.top_k,
+            threshold=args.threshold,
+        )
+        if faces
+        else []
+    )
+    entries = []
+    for result in results:
+        entry: dict[str, Any] = {
+            "file": result.source,
+            "status": result.status,
+            "reason": result.reason,
+            "faces": [],
+        }
+        for face in result.faces:
+            hit = next(hits)
+            entry["faces"].append(
+                {
+                    "face": face.index,
+                    "box": [round(float(v), 1) for v in face.box],
+                    "identity": hit.identity,
+                    "distance": None if hit.best is None else hit.best.distance,
+                    "matches": [
+                        {"name": m.name, "distance": m.distance, "source": m.source} for m in hit.matches
+                    ],
+                }
+            )
+        if not args.json:
+            _print_identified(entry, hit_threshold(args, model))
+        entries.append(entry)
+    return entries if args.json else []
+
+
+def hit_threshold(args: Any, model: str) -> float:
+    """The threshold in force: --threshold, else the model's documented one."""
+    return threshold_for(model) if args.threshold is None else args.threshold
 
 
 def _print_identified(entry: dict[str, Any], threshold: float) -> None:
