@@ -57,13 +57,20 @@ def pairwise_overlap(a: torch.Tensor, b: torch.Tensor, mode: str = "union") -> t
     return inter / (area_a + area_b - inter)
 
 
-def _resolve_block(over: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+def _resolve_block(
+    over: torch.Tensor, alive: torch.Tensor, sequential: bool | None = None
+) -> torch.Tensor:
     """Greedy suppression inside one block, boxes already in priority order.
 
-    ``over[i, j]`` says box i would suppress box j (only ``i < j`` is used).
+    ``over[i, j]`` says box i would suppress box j (only ``i < j`` is used). The
+    sequential loop (default on CPU) and the fixed-point iteration (default elsewhere)
+    give the same result.
     """
     n = alive.shape[0]
-    if over.device.type == "cpu":
+    if sequential is None:
+        sequential = over.device.type == "cpu"
+    if sequential:
+        over, alive = over.cpu(), alive.cpu()
         m = over.numpy()
         keep = alive.numpy().copy()
         for i in range(n):

@@ -9,8 +9,10 @@ boxes, scores and landmarks agree to float rounding. What changes is how it is c
   length ``L`` resized to ``n`` averages input ``[floor(i*L/n), ceil((i+1)*L/n))``. The
   sums of uint8 pixels over such bins are read from one integer summed-area table per
   image (exact), then divided ``sum / kh / kw`` in the model dtype like torch does, which
-  reproduces ``interpolate`` bit for bit. The pyramid levels and every 24x24 / 48x48 crop
-  of every candidate box come from that table with a few gathers: no per-box loop.
+  reproduces ``interpolate`` bit for bit. Every 24x24 / 48x48 crop of every candidate box
+  comes from that table with four gathers: no per-box loop. (Whole pyramid levels use
+  torch's kernel on a contiguous copy, which is faster there; :func:`area_resize` gives
+  the same levels from the table.)
 * NMS runs in torch per image (:mod:`.box_ops`), so a batch gives each image exactly the
   result it gets alone, whatever the other images are.
 * Everything stays on the input's device until the caller asks for results.
@@ -250,21 +252,25 @@ def run_cascade(
     scales = scale_pyramid(height, width, min_face_size, factor)
     if batch == 0 or not scales:
         return empty
-    table = integral_image(images)
-
     # Stage 1: P-Net over the pyramid, NMS 0.5 per level and image, then 0.7 per image.
+    # torch's own area kernel on a contiguous NCHW copy is the fastest exact way to build
+    # whole pyramid levels; the summed-area table serves the many small crops later.
+    planar = images.permute(0, 3, 1, 2).to(dtype).contiguous()
     level_boxes, level_inds = [], []
     for scale in scales:
-        level = area_resize(table, (int(height * scale + 1), int(width * scale + 1)), dtype)
+        size = (int(height * scale + 1), int(width * scale + 1))
+        level = torch.nn.functional.interpolate(planar, size=size, mode="area")
         reg, probs = pnet((level - 127.5) * 0.0078125)
         boxes, inds = _proposals(reg, probs[:, 1], scale, thresholds[0])
         pick = batched_nms(boxes[:, :4], boxes[:, 4], inds, 0.5)
         level_boxes.append(boxes[pick])
         level_inds.append(inds[pick])
+    del planar
     boxes = torch.cat(level_boxes)
     image_inds = torch.cat(level_inds)
     if boxes.shape[0] == 0:
         return empty
+    table = integral_image(images)
     pick = batched_nms(boxes[:, :4], boxes[:, 4], image_inds, 0.7)
     boxes, image_inds = boxes[pick], image_inds[pick]
     regw = boxes[:, 2] - boxes[:, 0]
