@@ -89,6 +89,18 @@ def _resolve_block(
         keep = new
 
 
+def _exceeds(overlap: torch.Tensor, threshold: float, mode: str) -> torch.Tensor:
+    """``overlap > threshold`` compared the way each reference implementation compares.
+
+    torchvision promotes the float overlap to double; the reference numpy NMS compares in
+    the array's dtype (the Python threshold is cast to float32), which differs exactly at
+    thresholds like 0.6 whose float32 value is above the decimal one.
+    """
+    if mode == "union":
+        return overlap.double() > threshold
+    return overlap > torch.tensor(threshold, dtype=overlap.dtype, device=overlap.device)
+
+
 def _greedy(boxes: torch.Tensor, threshold: float, mode: str) -> torch.Tensor:
     """Keep mask for boxes already sorted by priority."""
     n = boxes.shape[0]
@@ -98,8 +110,8 @@ def _greedy(boxes: torch.Tensor, threshold: float, mode: str) -> torch.Tensor:
         blk = boxes[start : start + _BLOCK]
         alive = torch.ones(blk.shape[0], dtype=torch.bool, device=boxes.device)
         for kept in kept_parts:
-            alive &= ~(pairwise_overlap(kept, blk, mode).double() > threshold).any(0)
-        over = pairwise_overlap(blk, blk, mode).double() > threshold
+            alive &= ~_exceeds(pairwise_overlap(kept, blk, mode), threshold, mode).any(0)
+        over = _exceeds(pairwise_overlap(blk, blk, mode), threshold, mode)
         block_keep = _resolve_block(over, alive).to(boxes.device)
         keep[start : start + blk.shape[0]] = block_keep
         if block_keep.any():
