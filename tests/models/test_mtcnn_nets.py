@@ -1,0 +1,60 @@
+import shutil
+
+import pytest
+import torch
+
+from torchface.errors import WeightsError
+from torchface.models.mtcnn_nets import ONet, PNet, RNet
+
+NETS = [("pnet", PNet), ("rnet", RNet), ("onet", ONet)]
+
+
+@pytest.mark.parametrize(("name", "cls"), NETS)
+def test_published_weights_load_strictly(mtcnn_weights_dir, name, cls):
+    state = torch.load(mtcnn_weights_dir / f"{name}.pt", weights_only=True)
+    net = cls(pretrained=False)
+    net.load_state_dict(state, strict=True)
+    loaded = cls(weights=mtcnn_weights_dir / f"{name}.pt")
+    for key, value in state.items():
+        assert torch.equal(loaded.state_dict()[key], value)
+
+
+@pytest.mark.parametrize(("name", "cls"), NETS)
+def test_pretrained_resolves_through_the_registry(mtcnn_weights_dir, tmp_path, monkeypatch, name, cls):
+    monkeypatch.setenv("TORCHFACE_HOME", str(tmp_path))
+    with pytest.raises(WeightsError):
+        cls()  # offline, nothing cached
+    shutil.copy(mtcnn_weights_dir / f"{name}.pt", tmp_path / f"{name}.pt")
+    net = cls()
+    ref = torch.load(mtcnn_weights_dir / f"{name}.pt", weights_only=True)
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in ref.items())
+
+
+def test_wrong_file_is_refused(mtcnn_weights_dir):
+    with pytest.raises(WeightsError):
+        PNet(weights=mtcnn_weights_dir / "rnet.pt")
+
+
+def test_output_shapes_and_probabilities(mtcnn_weights_dir):
+    torch.manual_seed(0)
+    p, r, o = (cls(weights=mtcnn_weights_dir / f"{n}.pt") for n, cls in NETS)
+    with torch.inference_mode():
+        reg, prob = p(torch.randn(2, 3, 30, 40))
+        assert reg.shape == (2, 4, 10, 15) and prob.shape == (2, 2, 10, 15)
+        assert torch.allclose(prob.sum(1), torch.ones(2, 10, 15))
+        reg, prob = r(torch.randn(5, 3, 24, 24))
+        assert reg.shape == (5, 4) and prob.shape == (5, 2)
+        reg, marks, prob = o(torch.randn(5, 3, 48, 48))
+        assert reg.shape == (5, 4) and marks.shape == (5, 10) and prob.shape == (5, 2)
+
+
+def test_dense_layers_see_the_caffe_flatten_order(mtcnn_weights_dir):
+    # The (N, W, H, C) flatten is part of the weight layout: transposing the input image
+    # must change R-Net's output (a plain NCHW flatten would not be compatible).
+    r = RNet(weights=mtcnn_weights_dir / "rnet.pt")
+    x = torch.randn(1, 3, 24, 24, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        a = r(x)[1]
+        feat = r.prelu3(r.conv3(r.pool2(r.prelu2(r.conv2(r.pool1(r.prelu1(r.conv1(x))))))))
+        manual = r.softmax5_1(r.dense5_1(r.prelu4(r.dense4(feat.permute(0, 3, 2, 1).reshape(1, -1)))))
+    assert torch.equal(a, manual)
