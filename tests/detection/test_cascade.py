@@ -46,7 +46,8 @@ def test_box_crops_from_the_table_are_bit_exact():
 def test_float64_table_for_huge_images_matches():
     img = _image(b=1, h=20, w=30)
     t64 = integral_image(img).double()
-    assert torch.equal(area_resize(t64, (7, 9), torch.float32), area_resize(integral_image(img), (7, 9), torch.float32))
+    i32 = integral_image(img)
+    assert torch.equal(area_resize(t64, (7, 9), torch.float32), area_resize(i32, (7, 9), torch.float32))
 
 
 def test_pyramid_is_empty_below_min_face_size():
@@ -59,7 +60,8 @@ def test_pyramid_is_empty_below_min_face_size():
 def test_tiny_image_gives_no_faces_instead_of_crashing(mtcnn_weights_dir):
     from torchface.models.mtcnn_nets import ONet, PNet, RNet
 
-    nets = [c(weights=mtcnn_weights_dir / f"{n}.pt") for n, c in [("pnet", PNet), ("rnet", RNet), ("onet", ONet)]]
+    pairs = [("pnet", PNet), ("rnet", RNet), ("onet", ONet)]
+    nets = [c(weights=mtcnn_weights_dir / f"{n}.pt") for n, c in pairs]
     out = run_cascade(_image(b=1, h=10, w=10), *nets, 20, (0.6, 0.7, 0.7), 0.709)
     assert out.boxes.shape == (0, 5) and out.points.shape == (0, 5, 2) and out.image_inds.shape == (0,)
 
