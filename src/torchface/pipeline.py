@@ -218,18 +218,24 @@ def model_name_for(weights: str | os.PathLike[str]) -> str:
     registry name; any other file is ``file:<name>@<sha256 prefix>``, so embeddings of two
     different files are never mixed.
     """
-    from .weights.hub import registry_name_for_file, sha256_file
+    from .weights.hub import sha256_file
+    from .weights.registry import list_specs
 
     text = str(weights)
     if not Path(text).suffix and os.sep not in text and not Path(text).exists():
         return text
     p = Path(text)
-    known = registry_name_for_file(p)
-    if known:
-        return known
+    specs = list_specs("inception_resnet_v1")
+    for spec in specs:
+        if p.name == spec.file_name:
+            return spec.name
     if not p.is_file():
         return f"file:{p.name}"
-    return f"file:{p.name}@{sha256_file(p)[:12]}"
+    digest = sha256_file(p)
+    for spec in specs:
+        if spec.sha256 == digest:
+            return spec.name
+    return f"file:{p.name}@{digest[:12]}"
 
 
 def describe_preprocessing(detector: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dataset import find_classes, list_images
 from ..errors import TorchfaceError
 from ..gallery import Gallery, GalleryError, check_name, default_gallery_path
 from ..verification import threshold_for
@@ -39,6 +40,7 @@ committed in transactions of --batch-size images: a killed run keeps what it com
 examples:
   torchface enroll "Ada Lovelace" ada1.jpg ada2.jpg
   torchface enroll --gallery team.sqlite Bob photos/bob/
+  torchface enroll --gallery team.sqlite --folders people/   # people/<name>/<images>
 """
 
 _IDENTIFY_EPILOG = """\
@@ -68,8 +70,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_gallery_option(p)
-    p.add_argument("name", metavar="NAME", help="the person's name")
-    p.add_argument("paths", nargs="+", metavar="IMG", help="images (or folders) of that person")
+    p.add_argument("name", metavar="NAME", nargs="?", help="the person's name")
+    p.add_argument("paths", nargs="*", metavar="IMG", help="images (or folders) of that person")
+    p.add_argument(
+        "--folders",
+        nargs="+",
+        type=Path,
+        metavar="ROOT",
+        help="instead of NAME IMG...: enroll every sub-folder of ROOT as one person named "
+        "after the sub-folder (ROOT/<name>/<images>)",
+    )
     add_embedder_options(p)
     add_detector_options(p)
     add_runtime_options(p)
@@ -124,23 +134,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------------------- enroll
+def _enroll_plan(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(name, file) pairs from ``NAME IMG...`` or ``--folders ROOT...``."""
+    if args.folders:
+        if args.name or args.paths:
+            raise TorchfaceError("give either NAME IMG... or --folders ROOT..., not both")
+        plan = []
+        for root in args.folders:
+            classes, _ = find_classes(root)
+            for person in classes:
+                name = check_name(person)
+                plan.extend((name, str(f)) for f in list_images(Path(root) / person))
+        return plan
+    if not args.name or not args.paths:
+        raise TorchfaceError("enroll needs NAME and at least one IMG (or --folders ROOT)")
+    name = check_name(args.name)
+    return [(name, f) for f in collect_images(args.paths)]
+
+
 def run_enroll(args: argparse.Namespace) -> int:
     """Run ``torchface enroll``."""
-    name = check_name(args.name)
-    files = collect_images(args.paths)
+    plan = _enroll_plan(args)
+    if not plan:
+        raise TorchfaceError("no images to enroll")
     pipeline = build_pipeline(args, embed=True, keep_crops=False)
     model, preprocessing = pipeline.model_name, pipeline.preprocessing
     with Gallery(args.gallery) as gallery:
         gallery.check_model(model, preprocessing, create_ok=True)
-        done = gallery.sources(name, model)
-        todo = [f for f in files if os.path.abspath(f) not in done]
-        skipped = len(files) - len(todo)
-        if skipped:
-            warn(f"enroll: {skipped} images of {name} already enrolled, skipped")
-        added = unusable = 0
+        done: dict[str, set[str]] = {}
+        todo: list[tuple[str, str]] = []
+        for name, f in plan:
+            if name not in done:
+                done[name] = gallery.sources(name, model)
+            if os.path.realpath(f) not in done[name]:
+                todo.append((name, f))
+        skipped: dict[str, int] = {}
+        for name, f in plan:
+            if os.path.realpath(f) in done[name]:
+                skipped[name] = skipped.get(name, 0) + 1
+        for name, count in skipped.items():
+            warn(f"enroll: {count} images of {name} already enrolled, skipped")
+        added: dict[str, int] = {name: 0 for name in done}
+        unusable = 0
         with progress_bar(len(todo), "enroll", args.progress) as bar:
-            pending: list[tuple[str, Any]] = []
-            for result in pipeline.run(todo):
+            pending: list[tuple[str, str, Any]] = []
+            results = pipeline.run([f for _, f in todo])
+            for (name, _), result in zip(todo, results):
                 bar.update(1)
                 face = result.largest_face()
                 if face is None:
@@ -152,37 +191,47 @@ def run_enroll(args: argparse.Namespace) -> int:
                             f"torchface: {result.source}: {len(result.faces)} faces, "
                             f"enrolled the largest (face {face.index})"
                         )
-                    pending.append((os.path.abspath(result.source), face))
+                    pending.append((name, os.path.realpath(result.source), face))
                 if len(pending) >= args.batch_size:
-                    added += _commit(gallery, name, model, preprocessing, pending)
+                    _commit(gallery, model, preprocessing, pending, added)
                     pending = []
-            added += _commit(gallery, name, model, preprocessing, pending)
-        print(
-            f"enrolled {added} faces of {name!r} into {gallery.path} (model {model}); "
-            f"{skipped} already enrolled, {unusable} images without a usable face"
-        )
+            _commit(gallery, model, preprocessing, pending, added)
+        for name, count in added.items():
+            print(
+                f"enrolled {count} faces of {name!r} into {gallery.path} (model {model}); "
+                f"{skipped.get(name, 0)} already enrolled"
+            )
+        if unusable:
+            print(f"{unusable} images without a usable face were not enrolled")
     return 0
 
 
 def _commit(
-    gallery: Gallery, name: str, model: str, preprocessing: str, pending: list[tuple[str, Any]]
-) -> int:
+    gallery: Gallery,
+    model: str,
+    preprocessing: str,
+    pending: list[tuple[str, str, Any]],
+    added: dict[str, int],
+) -> None:
+    """Store pending faces in one transaction (a kill rolls back only this batch)."""
     if not pending:
-        return 0
+        return
     with gallery.transaction():
-        gallery.add(
-            name,
-            np.stack([f.embedding for _, f in pending]),
-            model=model,
-            preprocessing=preprocessing,
-            sources=[s for s, _ in pending],
-            face_indices=[f.index for _, f in pending],
-            boxes=[f.box for _, f in pending],
-            probs=[f.prob for _, f in pending],
-        )
+        for name in dict.fromkeys(n for n, _, _ in pending):
+            mine = [(s, f) for n, s, f in pending if n == name]
+            gallery.add(
+                name,
+                np.stack([f.embedding for _, f in mine]),
+                model=model,
+                preprocessing=preprocessing,
+                sources=[s for s, _ in mine],
+                face_indices=[f.index for _, f in mine],
+                boxes=[f.box for _, f in mine],
+                probs=[f.prob for _, f in mine],
+            )
+            added[name] += len(mine)
         durable_write_point()
     durable_write_done()
-    return len(pending)
 
 
 # ---------------------------------------------------------------------------- identify
