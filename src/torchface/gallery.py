@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._home import default_gallery_path
 from .errors import TorchfaceError
 from .verification import threshold_for
 
@@ -59,16 +60,6 @@ CREATE INDEX IF NOT EXISTS faces_model_name ON faces (model, name);
 
 class GalleryError(TorchfaceError):
     """The gallery file is unusable, or a request would mix models."""
-
-
-def default_gallery_path() -> Path:
-    """``$TORCHFACE_GALLERY``, else ``gallery.sqlite`` in the torchface home folder."""
-    env = os.environ.get("TORCHFACE_GALLERY")
-    if env:
-        return Path(env).expanduser()
-    from .weights.hub import cache_dir
-
-    return cache_dir() / "gallery.sqlite"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ..dataset import list_images
 from ..errors import TorchfaceError, WeightsError
 
 #: Test hook: after this many durable writes (output checkpoints, gallery commits), the
@@ -154,6 +153,8 @@ def collect_images(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     Raises:
         TorchfaceError: a path does not exist, or no image was found at all.
     """
+    from ..dataset import list_images
+
     files: list[str] = []
     for raw in paths:
         p = Path(raw)

@@ -6,12 +6,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import TorchfaceError
-from ..verification import pairwise_distances, threshold_for
 from ._common import (
     add_detector_options,
     add_embedder_options,
@@ -21,6 +18,9 @@ from ._common import (
     progress_bar,
     warn,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _EPILOG = """\
 The distance is the Euclidean (L2) distance between L2-normalised embeddings (0 = same
@@ -71,6 +71,10 @@ def _label(source: str, taken: set[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``torchface compare``."""
+    import numpy as np
+
+    from ..verification import pairwise_distances, threshold_for
+
     files = collect_images(args.paths)
     pipeline = build_pipeline(args, embed=True, keep_crops=False)
     labels: list[str] = []

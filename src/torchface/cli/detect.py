@@ -7,9 +7,7 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
-
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING, Any
 
 from ._common import (
     OutputNames,
@@ -20,6 +18,9 @@ from ._common import (
     progress_bar,
     warn,
 )
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 _EPILOG = """\
 output (stdout):
@@ -77,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def annotate(image: Image.Image, faces: list[Any]) -> Image.Image:
     """A copy of ``image`` with each face's box, landmarks and probability drawn."""
+    from PIL import ImageDraw
+
     out = image.copy()
     draw = ImageDraw.Draw(out)
     width = max(2, round(min(out.size) / 300))

@@ -15,9 +15,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
+from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import TorchfaceError
 from ._common import (
@@ -31,6 +29,9 @@ from ._common import (
     remove_stale_temporaries,
     warn,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FORMAT = "torchface-embeddings/1"
 _SUFFIXES = (".npz", ".parquet")
@@ -73,6 +74,8 @@ class EmbeddingTable:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The table as numpy arrays (no object arrays)."""
+        import numpy as np
+
         n = len(self.file)
         return {
             "file": np.array(self.file, dtype=str).reshape(n),
@@ -146,6 +149,8 @@ def _metadata(table: EmbeddingTable) -> dict[str, Any]:
 
 def _write_npz(f: IO[bytes], **arrays: np.ndarray) -> None:
     """Write arrays as an ``.npz`` (what ``np.savez`` makes; it cannot take a ``file`` key)."""
+    import numpy as np
+
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name, array in arrays.items():
             with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
@@ -154,6 +159,8 @@ def _write_npz(f: IO[bytes], **arrays: np.ndarray) -> None:
 
 def save_table(table: EmbeddingTable, path: Path) -> None:
     """Write ``table`` to ``path`` (.npz or .parquet) atomically."""
+    import numpy as np
+
     arrays = table.arrays()
     if path.suffix == ".npz":
         names = list(table.files)
@@ -201,6 +208,8 @@ def load_table(path: Path) -> EmbeddingTable:
     Raises:
         TorchfaceError: the file is not a torchface embeddings file.
     """
+    import numpy as np
+
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:

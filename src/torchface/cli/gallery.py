@@ -7,14 +7,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ..dataset import find_classes, list_images
+from .._home import default_gallery_path
 from ..errors import TorchfaceError
-from ..gallery import Gallery, GalleryError, check_name, default_gallery_path
-from ..verification import threshold_for
 from ._common import (
     add_detector_options,
     add_embedder_options,
@@ -26,6 +22,9 @@ from ._common import (
     progress_bar,
     warn,
 )
+
+if TYPE_CHECKING:
+    from ..gallery import Gallery
 
 _GALLERY_HELP = (
     "the gallery file (default: $TORCHFACE_GALLERY, else gallery.sqlite in the torchface "
@@ -136,6 +135,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------- enroll
 def _enroll_plan(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(name, file) pairs from ``NAME IMG...`` or ``--folders ROOT...``."""
+    from ..dataset import find_classes, list_images
+    from ..gallery import check_name
+
     if args.folders:
         if args.name or args.paths:
             raise TorchfaceError("give either NAME IMG... or --folders ROOT..., not both")
@@ -154,6 +156,8 @@ def _enroll_plan(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 def run_enroll(args: argparse.Namespace) -> int:
     """Run ``torchface enroll``."""
+    from ..gallery import Gallery
+
     plan = _enroll_plan(args)
     if not plan:
         raise TorchfaceError("no images to enroll")
@@ -214,6 +218,8 @@ def _commit(
     added: dict[str, int],
 ) -> None:
     """Store pending faces in one transaction (a kill rolls back only this batch)."""
+    import numpy as np
+
     if not pending:
         return
     with gallery.transaction():
@@ -237,6 +243,8 @@ def _commit(
 # ---------------------------------------------------------------------------- identify
 def run_identify(args: argparse.Namespace) -> int:
     """Run ``torchface identify``."""
+    from ..gallery import Gallery
+
     if args.top_k < 1:
         raise TorchfaceError("--top-k must be at least 1")
     files = collect_images(args.paths)
@@ -271,6 +279,8 @@ def _identify_batch(
     gallery: Gallery, results: list[Any], model: str, preprocessing: str, args: Any
 ) -> list[dict[str, Any]]:
     """Search the faces of several images with one gallery query; print or return entries."""
+    import numpy as np
+
     faces = [f for r in results for f in r.faces]
     hits = iter(
         gallery.search(
@@ -312,6 +322,8 @@ def _identify_batch(
 
 def hit_threshold(args: Any, model: str) -> float:
     """The threshold in force: --threshold, else the model's documented one."""
+    from ..verification import threshold_for
+
     return threshold_for(model) if args.threshold is None else args.threshold
 
 
@@ -334,6 +346,8 @@ def _print_identified(entry: dict[str, Any], threshold: float) -> None:
 
 # ---------------------------------------------------------------------------- gallery
 def _open_existing(path: Path | None) -> Gallery:
+    from ..gallery import Gallery
+
     return Gallery(path, create=False)
 
 
@@ -375,6 +389,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     """Run ``torchface gallery remove``."""
+    from ..gallery import GalleryError
+
     with _open_existing(args.gallery) as gallery:
         removed = gallery.remove(args.name, args.model)
         if removed == 0:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._home import cache_dir
 from ..errors import WeightsError
-from ..models import strict_validator
-from ..weights import cache_dir, find_local, get_spec, import_file, list_specs, resolve, verify
-from ..weights.hub import registry_name_for_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from ..weights import find_local, list_specs
+
     print(f"cache: {cache_dir()}")
     header = f"{'name':<14} {'architecture':<20} {'size':>9} {'LFW':>7}  status"
     print(header)
@@ -59,6 +59,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from ..models import strict_validator
+    from ..weights import find_local, get_spec, list_specs, load_state_dict, verify
+
     specs = [get_spec(n) for n in args.names] if args.names else list_specs()
     failures = 0
     checked = 0
@@ -73,8 +76,6 @@ def _verify(args: argparse.Namespace) -> int:
         problem = verify(spec, local)
         if problem is None:
             try:
-                from ..weights import load_state_dict
-
                 load_state_dict(local, validate=strict_validator(spec))
             except WeightsError as e:
                 problem = str(e)
@@ -89,6 +90,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
+    from ..weights import resolve
+
     for name in args.names:
         path = resolve(name)
         print(f"{name}: {path}")
@@ -96,6 +99,10 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from ..models import strict_validator
+    from ..weights import get_spec, import_file, list_specs
+    from ..weights.hub import registry_name_for_file
+
     if args.name and len(args.files) != 1:
         raise WeightsError("--name applies to a single file")
     for file in args.files:

@@ -35,6 +35,7 @@ from typing import IO, Any
 
 import torch
 
+from .._home import cache_dir
 from ..errors import WeightsError
 from .registry import WeightSpec, get_spec
 
@@ -42,15 +43,6 @@ StateDict = dict[str, torch.Tensor]
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 _PICKLE_MAGIC = (b"\x80", b"PK")  # legacy torch pickle protocol 2+, or zip archive
-
-
-def cache_dir() -> Path:
-    """The torchface cache folder: ``$TORCHFACE_HOME`` or ``$XDG_CACHE_HOME/torchface``."""
-    env = os.environ.get("TORCHFACE_HOME")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME", "~/.cache")
-    return Path(xdg).expanduser() / "torchface"
 
 
 def facenet_pytorch_cache_dir() -> Path:
