@@ -10,9 +10,9 @@ boxes, scores and landmarks agree to float rounding. What changes is how it is c
   sums of uint8 pixels over such bins are read from one integer summed-area table per
   image (exact), then divided ``sum / kh / kw`` in the model dtype like torch does, which
   reproduces ``interpolate`` bit for bit. Every 24x24 / 48x48 crop of every candidate box
-  comes from that table with four gathers: no per-box loop. (Whole pyramid levels use
-  torch's kernel on a contiguous copy, which is faster there; :func:`area_resize` gives
-  the same levels from the table.)
+  comes from that table with four gathers: no per-box loop. The pyramid levels come from
+  the same table (:func:`area_resize`), which is about three times faster than torch's
+  kernel and bit-identical to it.
 * NMS runs in torch per image (:mod:`.box_ops`), so a batch gives each image exactly the
   result it gets alone, whatever the other images are.
 * Everything stays on the input's device until the caller asks for results.
@@ -62,18 +62,55 @@ class CascadeOutput:
 
 
 # ----------------------------------------------------------------------------- resampling
+def _prefix_sum_(x: torch.Tensor, dim: int, block: int = 32) -> torch.Tensor:
+    """In-place inclusive prefix sum along ``dim`` (exact for integer dtypes).
+
+    torch's CPU ``cumsum`` runs one scalar lane at a time along a leading dimension; here
+    the scan is split into blocks whose rows are added as whole vectors (``block - 1``
+    vector additions inside the blocks, a recursive scan of the block totals, one
+    broadcast addition), which is several times faster and bit-identical.
+    """
+    n = x.shape[dim]
+    if x.device.type != "cpu":
+        return x.copy_(torch.cumsum(x, dim=dim))
+    if n <= block:
+        for i in range(1, n):
+            x.narrow(dim, i, 1).add_(x.narrow(dim, i - 1, 1))
+        return x
+    nb = n // block
+    head = x.narrow(dim, 0, nb * block)
+    shape = list(x.shape)
+    shape[dim : dim + 1] = [nb, block]
+    blocks = head.view(shape)
+    for i in range(1, block):
+        blocks.select(dim + 1, i).add_(blocks.select(dim + 1, i - 1))
+    totals = blocks.select(dim + 1, block - 1).clone()
+    _prefix_sum_(totals, dim, block)
+    blocks.narrow(dim, 1, nb - 1).add_(totals.narrow(dim, 0, nb - 1).unsqueeze(dim + 1))
+    rest = n - nb * block
+    if rest:
+        tail = x.narrow(dim, nb * block, rest)
+        _prefix_sum_(tail, dim, block)
+        tail.add_(head.narrow(dim, nb * block - 1, 1))
+    return x
+
+
 def integral_image(images: torch.Tensor) -> torch.Tensor:
     """Summed-area table of uint8 images ``(B, H, W, 3)`` -> ``(B, H + 1, W + 1, 3)``.
 
-    int32 when the total cannot overflow it (up to 8.4 megapixels), else float64, which is
-    exact for integer sums below 2**53.
+    int32 when the total cannot overflow it (up to 8.4 megapixels), else int64. Row sums
+    along the width are taken in float32 (exact: below 2**24 for widths up to 65,793),
+    then accumulated down the height in the integer table.
     """
     b, h, w, c = images.shape
-    dtype = torch.int32 if 255 * h * w < 2**31 else torch.float64
+    dtype = torch.int32 if 255 * h * w < 2**31 else torch.int64
     table = torch.zeros((b, h + 1, w + 1, c), dtype=dtype, device=images.device)
-    src = images if dtype == torch.int32 else images.to(dtype)
-    torch.cumsum(src, dim=1, dtype=dtype, out=table[:, 1:, 1:])
-    table[:, 1:, 1:].cumsum_(dim=2)
+    inner = table[:, 1:, 1:]
+    if 255 * w < 2**24:
+        inner.copy_(torch.cumsum(images.to(torch.float32), dim=2))
+    else:  # pragma: no cover - images wider than 65,793 pixels
+        inner.copy_(torch.cumsum(images.to(dtype), dim=2))
+    _prefix_sum_(inner, dim=1)
     return table
 
 
@@ -90,18 +127,23 @@ def _bins(length: torch.Tensor | int, out: int, device: torch.device) -> tuple[t
 def area_resize(table: torch.Tensor, size: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
     """``F.interpolate(images, size, mode="area")`` of whole images from their table.
 
+    Bit-identical to torch's kernel (integer bin sums, then ``sum / kh / kw``), and about
+    three times faster on the CPU: two row gathers, one column gather, two subtractions.
+
     Returns:
         ``(B, 3, out_h, out_w)`` in ``dtype`` (a channels-last view).
     """
-    _, hp, wp, _ = table.shape
+    b, hp, wp, c = table.shape
     out_h, out_w = size
     dev = table.device
     rs, re = _bins(hp - 1, out_h, dev)
     cs, ce = _bins(wp - 1, out_w, dev)
     rows = table.index_select(1, torch.cat([rs, re]))
-    corners = rows.index_select(2, torch.cat([cs, ce]))
-    top, bottom = corners[:, :out_h], corners[:, out_h:]
-    sums = (bottom[:, :, out_w:] - bottom[:, :, :out_w]) - (top[:, :, out_w:] - top[:, :, :out_w])
+    row_sums = (rows[:, out_h:] - rows[:, :out_h]).reshape(b, out_h, wp * c)
+    channel = torch.arange(c, device=dev)
+    cols = (torch.cat([cs, ce])[:, None] * c + channel).reshape(1, 1, -1)
+    corners = torch.gather(row_sums, 2, cols.expand(b, out_h, -1))
+    sums = (corners[:, :, out_w * c :] - corners[:, :, : out_w * c]).reshape(b, out_h, out_w, c)
     kh = (re - rs).to(dtype)[None, :, None, None]
     kw = (ce - cs).to(dtype)[None, None, :, None]
     return (sums.to(dtype) / kh / kw).permute(0, 3, 1, 2)
@@ -253,26 +295,23 @@ def run_cascade(
     if batch == 0 or not scales:
         return empty
     # Stage 1: P-Net over the pyramid, NMS 0.5 per level and image, then 0.7 per image.
-    # torch's own area kernel on a contiguous NCHW copy is the fastest exact way to build
-    # whole pyramid levels; the summed-area table serves the many small crops later.
-    planar = images.permute(0, 3, 1, 2).to(dtype).contiguous()
+    # One summed-area table serves every pyramid level and every later crop.
+    table = integral_image(images)
     level_boxes, level_inds = [], []
     for scale in scales:
         size = (int(height * scale + 1), int(width * scale + 1))
-        level = torch.nn.functional.interpolate(planar, size=size, mode="area")
-        # P-Net's oneDNN convolutions run about 1.5x faster channels-last (measured, CPU).
-        level = ((level - 127.5) * 0.0078125).contiguous(memory_format=torch.channels_last)
+        # channels-last (what area_resize returns): P-Net's oneDNN convolutions run about
+        # 1.5x faster that way on the CPU.
+        level = (area_resize(table, size, dtype) - 127.5) * 0.0078125
         reg, probs = pnet(level)
         boxes, inds = _proposals(reg, probs[:, 1], scale, thresholds[0])
         pick = batched_nms(boxes[:, :4], boxes[:, 4], inds, 0.5)
         level_boxes.append(boxes[pick])
         level_inds.append(inds[pick])
-    del planar
     boxes = torch.cat(level_boxes)
     image_inds = torch.cat(level_inds)
     if boxes.shape[0] == 0:
         return empty
-    table = integral_image(images)
     pick = batched_nms(boxes[:, :4], boxes[:, 4], image_inds, 0.7)
     boxes, image_inds = boxes[pick], image_inds[pick]
     regw = boxes[:, 2] - boxes[:, 0]
