@@ -36,6 +36,20 @@ def torchface(*args, home: Path, timeout: float = 300, **extra: str) -> subproce
     )
 
 
+def in_process(*args, capsys) -> subprocess.CompletedProcess:
+    """Run ``torchface *args`` through ``torchface.cli.main`` in this process.
+
+    For a test's repeat runs of a command it already ran as a subprocess: same arguments, same
+    exit status and output, without another interpreter start and torch import.
+    """
+    from torchface.cli import main
+
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["torchface", *map(str, args)], code, out.out, out.err)
+
+
 def mtcnn_args() -> list[str]:
     return ["--mtcnn-weights", str(shared_path("weights", "mtcnn"))]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from cli_run import mtcnn_args, torchface
+from cli_run import in_process, mtcnn_args, torchface
 from conftest import shared_path
 
 
@@ -18,7 +18,7 @@ def _photos():
     ]
 
 
-def test_compare_prints_a_distance_table_and_verdicts(tmp_path, fill_weights_file):
+def test_compare_prints_a_distance_table_and_verdicts(tmp_path, fill_weights_file, capsys):
     w = ["--weights", fill_weights_file, *mtcnn_args(), "--workers", "0"]
     js = torchface("compare", *_photos(), "--json", *w, home=tmp_path)
     assert js.returncode == 0, js.stderr
@@ -32,7 +32,7 @@ def test_compare_prints_a_distance_table_and_verdicts(tmp_path, fill_weights_fil
     # a threshold between two distances splits the verdicts accordingly
     pairs = sorted(data["pairs"], key=lambda p: p["distance"])
     cut = (pairs[0]["distance"] + pairs[1]["distance"]) / 2
-    text = torchface("compare", *_photos(), "--threshold", f"{cut:.6f}", *w, home=tmp_path)
+    text = in_process("compare", *_photos(), "--threshold", f"{cut:.6f}", *w, capsys=capsys)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     assert lines[0].startswith("model: file:irv1_fill_vggface2.pt@")

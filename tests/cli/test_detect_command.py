@@ -7,7 +7,7 @@ import io
 import json
 
 import numpy as np
-from cli_run import make_bad_folder, mtcnn_args, torchface
+from cli_run import in_process, make_bad_folder, mtcnn_args, torchface
 from conftest import shared_path
 from PIL import Image
 
@@ -58,7 +58,7 @@ def test_detect_json_matches_reference_and_writes_annotations_and_crops(tmp_path
     assert "6 images, 23 faces" in out.stderr
 
 
-def test_detect_csv_and_text_outputs_parse(tmp_path):
+def test_detect_csv_and_text_outputs_parse(tmp_path, capsys):
     files = [
         shared_path("images", "scenes", "multiface.jpg"),
         shared_path("images", "lfw_sample", "Tony_Blair", "Tony_Blair_0001.jpg"),
@@ -71,7 +71,7 @@ def test_detect_csv_and_text_outputs_parse(tmp_path):
     assert rows[0]["width"] == "1200" and float(rows[0]["prob"]) > 0.9
     assert all(len(r) == 21 for r in rows)
 
-    text = torchface("detect", files[1], *mtcnn_args(), "--workers", "0", home=tmp_path)
+    text = in_process("detect", files[1], *mtcnn_args(), "--workers", "0", capsys=capsys)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.strip().splitlines()
     assert lines[0].split("\t") == ["file", "face", "prob", "x1", "y1", "x2", "y2"]

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from cli_run import cli_env, command, make_bad_folder, mtcnn_args, torchface
+from cli_run import cli_env, command, in_process, make_bad_folder, mtcnn_args, torchface
 from conftest import shared_path
 
 from torchface.cli import main
@@ -30,7 +30,11 @@ def _embed(*args, home, **env):
     return torchface("embed", *args, *mtcnn_args(), home=home, **env)
 
 
-def test_npz_and_parquet_have_one_row_per_face_and_report_broken_files(tmp_path, fill_weights_file):
+def _embed_in_process(*args, capsys):
+    return in_process("embed", *args, *mtcnn_args(), capsys=capsys)
+
+
+def test_npz_and_parquet_have_one_row_per_face_and_report_broken_files(tmp_path, fill_weights_file, capsys):
     photos = _people(tmp_path)
     bad = make_bad_folder(photos / "broken", [])
     w = ["--weights", fill_weights_file]
@@ -52,7 +56,7 @@ def test_npz_and_parquet_have_one_row_per_face_and_report_broken_files(tmp_path,
     assert len(status) == 9 and {status[b.name] for b in bad} == {"error"}
     assert [status[g] for g in good] == ["ok"] * 6
 
-    pqt = _embed(photos, "-o", tmp_path / "faces.parquet", *w, "--workers", "0", home=tmp_path / "h")
+    pqt = _embed_in_process(photos, "-o", tmp_path / "faces.parquet", *w, "--workers", "0", capsys=capsys)
     assert pqt.returncode == 0, pqt.stderr
     table = pq.read_table(tmp_path / "faces.parquet")
     assert table.num_rows == 6
@@ -61,11 +65,11 @@ def test_npz_and_parquet_have_one_row_per_face_and_report_broken_files(tmp_path,
     np.testing.assert_allclose(emb, z["embedding"], atol=1e-5)
     assert b"torchface" in table.schema.metadata
 
-    again = _embed(photos, "-o", tmp_path / "faces.npz", *w, home=tmp_path / "h")
+    again = _embed_in_process(photos, "-o", tmp_path / "faces.npz", *w, capsys=capsys)
     assert again.returncode == 0 and "nothing to do" in again.stderr
 
 
-def test_killed_midway_leaves_a_valid_file_and_a_rerun_finishes(tmp_path, fill_weights_file):
+def test_killed_midway_leaves_a_valid_file_and_a_rerun_finishes(tmp_path, fill_weights_file, capsys):
     photos = _people(tmp_path, per_person=2)
     out = tmp_path / "faces.npz"
     args = [
@@ -86,7 +90,7 @@ def test_killed_midway_leaves_a_valid_file_and_a_rerun_finishes(tmp_path, fill_w
     z = np.load(out)  # the first checkpoint, complete
     assert len(z["files"]) == 2 and z["embedding"].shape == (2, 512)
     assert list(tmp_path.glob(".faces.npz.*.tmp"))  # the interrupted write never replaced it
-    resumed = _embed(*args, home=tmp_path / "h")
+    resumed = _embed_in_process(*args, capsys=capsys)
     assert resumed.returncode == 0, resumed.stderr
     assert "4 files read (2 skipped as already done)" in resumed.stderr
     z = np.load(out)
@@ -94,7 +98,7 @@ def test_killed_midway_leaves_a_valid_file_and_a_rerun_finishes(tmp_path, fill_w
     assert not list(tmp_path.glob(".faces.npz.*.tmp"))
 
 
-def test_sigkill_from_outside_never_corrupts_the_output(tmp_path, fill_weights_file):
+def test_sigkill_from_outside_never_corrupts_the_output(tmp_path, fill_weights_file, capsys):
     photos = _people(tmp_path, per_person=2)
     out = tmp_path / "faces.parquet"
     args = [
@@ -125,7 +129,7 @@ def test_sigkill_from_outside_never_corrupts_the_output(tmp_path, fill_weights_f
     proc.wait(30)
     done = pq.read_table(out)  # readable whatever the moment of the kill
     assert 1 <= done.num_rows <= 6
-    resumed = torchface(*args, home=tmp_path / "h")
+    resumed = in_process(*args, capsys=capsys)
     assert resumed.returncode == 0, resumed.stderr
     table = pq.read_table(out)
     assert table.num_rows == 6 and len(set(table.column("file").to_pylist())) == 6

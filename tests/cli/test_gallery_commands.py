@@ -7,7 +7,7 @@ import signal
 import sqlite3
 
 import pytest
-from cli_run import mtcnn_args, torchface
+from cli_run import in_process, mtcnn_args, torchface
 from conftest import shared_path
 
 from torchface.cli import main
@@ -49,7 +49,7 @@ def _identify(enrolled, *args):
     return json.loads(out.stdout)
 
 
-def test_gallery_list_shows_the_ten_people(enrolled):
+def test_gallery_list_shows_the_ten_people(enrolled, capsys):
     out = torchface("gallery", "list", "--gallery", enrolled["gallery"], "--json", home=enrolled["home"])
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -59,7 +59,7 @@ def test_gallery_list_shows_the_ten_people(enrolled):
     (model,) = data["models"]
     assert model["name"].startswith("file:irv1_fill_vggface2.pt@") and model["dim"] == 512
     assert "fixed_image_standardization" in model["preprocessing"]
-    text = torchface("gallery", "list", "--gallery", enrolled["gallery"], home=enrolled["home"])
+    text = in_process("gallery", "list", "--gallery", enrolled["gallery"], capsys=capsys)
     assert "10 identities, 20 faces" in text.stdout and "Tony_Blair" in text.stdout
 
 
@@ -76,7 +76,7 @@ def test_an_enrolled_photo_finds_itself_at_distance_zero_with_ordered_top_k(enro
         assert len(d) == 4 and d == sorted(d) and len({m["name"] for m in face["matches"]}) == 4
 
 
-def test_unknown_beyond_the_threshold(enrolled):
+def test_unknown_beyond_the_threshold(enrolled, capsys):
     known = _photos("Hugo_Chavez")[0]  # enrolled
     new_photo = _photos("Hugo_Chavez")[5]  # not enrolled
     data = _identify(enrolled, "--threshold", "0.001", known, new_photo)
@@ -85,7 +85,7 @@ def test_unknown_beyond_the_threshold(enrolled):
     assert second["identity"] == "unknown"
     assert second["matches"][0]["distance"] > 0.001  # the closest is still listed
     assert data["threshold"] == 0.001
-    text = torchface("identify", *enrolled["opts"], "--threshold", "0.001", new_photo, home=enrolled["home"])
+    text = in_process("identify", *enrolled["opts"], "--threshold", "0.001", new_photo, capsys=capsys)
     assert text.returncode == 0, text.stderr
     assert "unknown (closest at" in text.stdout and "> 0.00" in text.stdout
 
@@ -111,7 +111,7 @@ def test_rerun_skips_enrolled_images_and_remove_deletes(enrolled, tmp_path, caps
     g = tmp_path / "copy.sqlite"
     g.write_bytes(enrolled["gallery"].read_bytes())
     opts = ["--gallery", g, *enrolled["opts"][2:]]
-    again = torchface("enroll", *opts, "Tony_Blair", *_photos("Tony_Blair")[:3], home=enrolled["home"])
+    again = in_process("enroll", *opts, "Tony_Blair", *_photos("Tony_Blair")[:3], capsys=capsys)
     assert again.returncode == 0, again.stderr
     assert "2 images of Tony_Blair already enrolled" in again.stderr
     assert "enrolled 1 faces" in again.stdout
@@ -119,12 +119,12 @@ def test_rerun_skips_enrolled_images_and_remove_deletes(enrolled, tmp_path, caps
     assert removed.returncode == 0 and "removed 3 faces" in removed.stdout
     assert main(["gallery", "remove", "--gallery", str(g), "Tony_Blair"]) == 1
     assert "not in" in capsys.readouterr().err
-    listed = json.loads(torchface("gallery", "list", "--gallery", g, "--json", home=enrolled["home"]).stdout)
+    listed = json.loads(in_process("gallery", "list", "--gallery", g, "--json", capsys=capsys).stdout)
     assert "Tony_Blair" not in [i["name"] for i in listed["identities"]]
     assert len(listed["identities"]) == 9
 
 
-def test_enroll_killed_midway_keeps_committed_faces_and_rerun_finishes(tmp_path, fill_weights_file):
+def test_enroll_killed_midway_keeps_committed_faces_and_rerun_finishes(tmp_path, fill_weights_file, capsys):
     g = tmp_path / "g.sqlite"
     opts = [
         "--gallery",
@@ -146,7 +146,7 @@ def test_enroll_killed_midway_keeps_committed_faces_and_rerun_finishes(tmp_path,
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert con.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 2  # first commit only
     con.close()
-    rerun = torchface("enroll", *opts, "Gerhard", *photos, home=tmp_path / "h")
+    rerun = in_process("enroll", *opts, "Gerhard", *photos, capsys=capsys)
     assert rerun.returncode == 0, rerun.stderr
     assert "2 images of Gerhard already enrolled" in rerun.stderr
     con = sqlite3.connect(g)
