@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -299,24 +298,18 @@ def progress_bar(total: int, desc: str, enabled: bool | None) -> Iterator[Any]:
 
 # ---------------------------------------------------------------------------- writing
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write a file through a temporary file beside it and ``os.replace``.
+    """Write a file atomically (:func:`torchface._atomic.atomic_write`), with the test hooks.
 
-    A crash at any point leaves either the old file or the new one, never a mix; the
-    temporary file is named ``.<name>.<random>.tmp`` and removed on errors.
+    A crash at any point leaves either the old file or the new one, never a mix.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            durable_write_point()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from .._atomic import atomic_write as write_atomically
+
+    def write_then_hook(f: IO[bytes]) -> None:
+        write(f)
+        f.flush()
+        durable_write_point()
+
+    write_atomically(path, write_then_hook)
     durable_write_done()
 
 

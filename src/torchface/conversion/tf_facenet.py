@@ -376,18 +376,6 @@ def convert_tf_facenet(
 
 def save_state_dict(state: Mapping[str, torch.Tensor], path: str | os.PathLike[str]) -> Path:
     """Save a state dict with ``torch.save`` through a temporary file and an atomic rename."""
-    import tempfile
+    from .._atomic import atomic_write
 
-    out = Path(path).expanduser()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(OrderedDict(state), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write(Path(path).expanduser(), lambda f: torch.save(OrderedDict(state), f))

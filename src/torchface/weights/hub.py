@@ -35,6 +35,7 @@ from typing import IO, Any
 
 import torch
 
+from .._atomic import atomic_write_bytes
 from .._home import cache_dir
 from ..errors import WeightsError
 from .registry import WeightSpec, get_spec
@@ -102,22 +103,6 @@ def _read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _record_manifest(folder: Path, spec: WeightSpec, digest: str, size: int) -> None:
