@@ -42,7 +42,14 @@ __all__ = [
     "scale_pyramid",
 ]
 
-_CHUNK = 512  # boxes per R-Net / O-Net call, as in the reference (bounds GPU memory)
+_CHUNK = 512  # boxes per R-Net / O-Net call on accelerators, as in the reference
+# On the CPU, smaller calls keep each layer's activations in cache: R-Net on 128 crops and
+# O-Net on 64 run about 1.5x faster than on 512 (measured, 2 threads), same results.
+_CPU_CHUNK = {24: 128, 48: 64}
+# Pyramid levels are built and run through P-Net in horizontal strips of this many P-Net
+# output rows on the CPU (about 2x faster than whole 1080p levels, whose activations do
+# not fit in cache; bit-identical).
+_PNET_STRIP_ROWS = 48
 
 
 @dataclass
@@ -124,19 +131,33 @@ def _bins(length: torch.Tensor | int, out: int, device: torch.device) -> tuple[t
     return start, end
 
 
-def area_resize(table: torch.Tensor, size: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
+def area_resize(
+    table: torch.Tensor,
+    size: tuple[int, int],
+    dtype: torch.dtype,
+    rows: tuple[int, int] | None = None,
+) -> torch.Tensor:
     """``F.interpolate(images, size, mode="area")`` of whole images from their table.
 
     Bit-identical to torch's kernel (integer bin sums, then ``sum / kh / kw``), and about
     three times faster on the CPU: two row gathers, one column gather, two subtractions.
 
+    Args:
+        table: Summed-area tables from :func:`integral_image`.
+        size: Output (height, width).
+        dtype: Output dtype.
+        rows: Only output rows ``[start, stop)`` (default: all).
+
     Returns:
-        ``(B, 3, out_h, out_w)`` in ``dtype`` (a channels-last view).
+        ``(B, 3, rows, out_w)`` in ``dtype`` (a channels-last view).
     """
     b, hp, wp, c = table.shape
     out_h, out_w = size
     dev = table.device
     rs, re = _bins(hp - 1, out_h, dev)
+    if rows is not None:
+        rs, re = rs[rows[0] : rows[1]], re[rows[0] : rows[1]]
+        out_h = rs.shape[0]
     cs, ce = _bins(wp - 1, out_w, dev)
     # row gathers on the 2-D (B * rows, row) view: contiguous row copies (much faster than
     # index_select along dim 1 of the 4-D table)
@@ -151,7 +172,7 @@ def area_resize(table: torch.Tensor, size: tuple[int, int], dtype: torch.dtype) 
     sums = (corners[:, :, out_w * c :] - corners[:, :, : out_w * c]).reshape(b, out_h, out_w, c)
     kh = (re - rs).to(dtype)[None, :, None, None]
     kw = (ce - cs).to(dtype)[None, None, :, None]
-    return (sums.to(dtype) / kh / kw).permute(0, 3, 1, 2)
+    return sums.to(dtype).div_(kh).div_(kw).permute(0, 3, 1, 2)
 
 
 def area_resize_boxes(
@@ -192,7 +213,7 @@ def area_resize_boxes(
     sums = (at(re, ce) - at(re, cs)) - (at(rs, ce) - at(rs, cs))
     kh = ((re - rs) // wp).to(dtype)[:, :, None, None]
     kw = (ce - cs).to(dtype)[:, None, :, None]
-    return (sums.to(dtype) / kh / kw).permute(0, 3, 1, 2)
+    return sums.to(dtype).div_(kh).div_(kw).permute(0, 3, 1, 2)
 
 
 # ----------------------------------------------------------------------------- box helpers
@@ -261,8 +282,40 @@ def _crop_bounds(boxes: torch.Tensor, width: int, height: int):
 
 
 def _batched(net: nn.Module, data: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    outs = [net(data[i : i + _CHUNK]) for i in range(0, data.shape[0], _CHUNK)]
+    chunk = _CPU_CHUNK.get(data.shape[-1], _CHUNK) if data.device.type == "cpu" else _CHUNK
+    outs = [net(data[i : i + chunk]) for i in range(0, data.shape[0], chunk)]
     return tuple(torch.cat(v, dim=0) for v in zip(*outs))
+
+
+def _pnet_on_level(
+    pnet: nn.Module, table: torch.Tensor, size: tuple[int, int], dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Build one pyramid level from the table and run P-Net on it.
+
+    On the CPU both happen in horizontal strips, so that the level and P-Net's activations
+    stay in cache (about 2x faster at 1080p). Output row ``i`` of P-Net (stride 2,
+    receptive field 12) depends on level rows ``[2i, 2i + 12)``; strips start on even rows,
+    so every 2x2 pooling window is the one the whole-level pass uses, and the concatenated
+    outputs are identical.
+    """
+    height = size[0]
+
+    def level_rows(start: int, stop: int) -> torch.Tensor:
+        # channels-last (what area_resize returns): P-Net's oneDNN convolutions run about
+        # 1.5x faster that way on the CPU.
+        return area_resize(table, size, dtype, rows=(start, stop)).sub_(127.5).mul_(0.0078125)
+
+    out_rows = (height - 1) // 2 - 4  # conv 3 -> ceil-mode pool 2 -> conv 3 -> conv 3
+    if table.device.type != "cpu" or out_rows <= 2 * _PNET_STRIP_ROWS:
+        return pnet(level_rows(0, height))
+    regs, probs = [], []
+    for a in range(0, out_rows, _PNET_STRIP_ROWS):
+        b = min(out_rows, a + _PNET_STRIP_ROWS)
+        stop = height if b == out_rows else 2 * b + 10
+        reg, prob = pnet(level_rows(2 * a, stop))
+        regs.append(reg)
+        probs.append(prob)
+    return torch.cat(regs, dim=2), torch.cat(probs, dim=2)
 
 
 def _stage_crops(table, boxes, image_inds, width, height, size, dtype):
@@ -272,7 +325,7 @@ def _stage_crops(table, boxes, image_inds, width, height, size, dtype):
         boxes, image_inds = boxes[valid], image_inds[valid]
         y0, y1, x0, x1 = y0[valid], y1[valid], x0[valid], x1[valid]
     crops = area_resize_boxes(table, image_inds, y0, y1, x0, x1, size, dtype)
-    return (crops - 127.5) * 0.0078125, boxes, image_inds
+    return crops.sub_(127.5).mul_(0.0078125), boxes, image_inds
 
 
 # ----------------------------------------------------------------------------- cascade
@@ -306,10 +359,7 @@ def run_cascade(
     level_boxes, level_inds = [], []
     for scale in scales:
         size = (int(height * scale + 1), int(width * scale + 1))
-        # channels-last (what area_resize returns): P-Net's oneDNN convolutions run about
-        # 1.5x faster that way on the CPU.
-        level = (area_resize(table, size, dtype) - 127.5) * 0.0078125
-        reg, probs = pnet(level)
+        reg, probs = _pnet_on_level(pnet, table, size, dtype)
         boxes, inds = _proposals(reg, probs[:, 1], scale, thresholds[0])
         pick = batched_nms(boxes[:, :4], boxes[:, 4], inds, 0.5)
         level_boxes.append(boxes[pick])

@@ -141,9 +141,9 @@ class RNet(_MTCNNStage):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the refinement network on standardised ``(N, 3, 24, 24)`` crops."""
-        x = self.pool1(self.prelu1(self.conv1(x)))
-        x = self.pool2(self.prelu2(self.conv2(x)))
-        x = self.prelu3(self.conv3(x))
+        x = self.pool1(prelu(self.conv1(x), self.prelu1.weight))
+        x = self.pool2(prelu(self.conv2(x), self.prelu2.weight))
+        x = prelu(self.conv3(x), self.prelu3.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
         x = self.prelu4(self.dense4(x.view(x.shape[0], -1)))
         prob = self.softmax5_1(self.dense5_1(x))
@@ -188,10 +188,10 @@ class ONet(_MTCNNStage):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the output network on standardised ``(N, 3, 48, 48)`` crops."""
-        x = self.pool1(self.prelu1(self.conv1(x)))
-        x = self.pool2(self.prelu2(self.conv2(x)))
-        x = self.pool3(self.prelu3(self.conv3(x)))
-        x = self.prelu4(self.conv4(x))
+        x = self.pool1(prelu(self.conv1(x), self.prelu1.weight))
+        x = self.pool2(prelu(self.conv2(x), self.prelu2.weight))
+        x = self.pool3(prelu(self.conv3(x), self.prelu3.weight))
+        x = prelu(self.conv4(x), self.prelu4.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
         x = self.prelu5(self.dense5(x.view(x.shape[0], -1)))
         prob = self.softmax6_1(self.dense6_1(x))
