@@ -306,3 +306,13 @@ def test_import_file_checks_and_places_in_cache(tmp_path, pnet_bytes):
     with pytest.raises(WeightsError, match="size"):
         import_file("rnet", bad)
     assert not (cache_dir() / "rnet.pt").exists()
+
+
+def test_bare_file_name_without_suffix_is_a_path(tmp_path, monkeypatch, pnet_bytes):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mypnet").write_bytes(pnet_bytes)
+    assert "conv1.weight" in load_state_dict("mypnet")
+    # a registry name is never shadowed by a file of the same name in the working folder
+    (tmp_path / "vggface2").write_bytes(pnet_bytes)
+    with pytest.raises(WeightsError, match="20180402-114759-vggface2.pt"):
+        load_state_dict("vggface2")

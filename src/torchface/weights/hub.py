@@ -38,7 +38,7 @@ import torch
 from .._atomic import atomic_write_bytes
 from .._home import cache_dir
 from ..errors import WeightsError
-from .registry import WeightSpec, get_spec
+from .registry import WeightSpec, get_spec, list_specs
 
 StateDict = dict[str, torch.Tensor]
 MANIFEST = "manifest.json"
@@ -367,7 +367,13 @@ def load_state_dict(
         WeightsError: the file is missing, cannot be fetched, or fails verification.
     """
     as_path = Path(weights)
-    is_name = isinstance(weights, str) and not as_path.suffix and os.sep not in weights
+    is_name = (
+        isinstance(weights, str)
+        and not as_path.suffix
+        and os.sep not in weights
+        # a registry name wins; any other bare word naming an existing file is that file
+        and (weights in {spec.name for spec in list_specs()} or not as_path.is_file())
+    )
     if not is_name:
         if not as_path.is_file():
             raise WeightsError(f"weight file {as_path} does not exist")
@@ -428,8 +434,6 @@ def import_file(
 
 def registry_name_for_file(path: str | os.PathLike[str]) -> str | None:
     """The registry name whose file name or sha256 matches ``path``, if any."""
-    from .registry import list_specs
-
     p = Path(path)
     for spec in list_specs():
         if p.name == spec.file_name:
