@@ -72,22 +72,6 @@ def _check_values(arr: torch.Tensor) -> torch.Tensor:
             + "; convert with (x * 255).round().to(torch.uint8) or pass uint8"
         )
     return arr.to(torch.uint8)
-    lo, hi = float(arr.min()), float(arr.max())
-    if lo < 0 or hi > 255:
-        raise ImageError(f"pixel values must lie in 0..255, got {lo:g}..{hi:g}")
-    if arr.is_floating_point():
-        if not bool(torch.equal(arr, arr.round())):
-            hint = " (it looks like a 0..1 image: multiply by 255)" if hi <= 1.0 else ""
-            raise ImageError(
-                "float images must hold whole numbers in 0..255 (uint8 values)" + hint
-                + "; convert with (x * 255).round().to(torch.uint8) or pass uint8"
-            )
-        if hi <= 1.0 and lo >= 0 and arr.numel() > 1 and bool((arr > 0).any()):
-            raise ImageError(
-                "float image holds only 0 and 1: it looks like a 0..1 image; "
-                "pass uint8 values 0..255"
-            )
-    return arr.to(torch.uint8)
 
 
 def _to_hwc_uint8(img: ImageLike) -> torch.Tensor:
