@@ -80,9 +80,37 @@ def test_empty_crops_drop_their_box_and_keep_rows_aligned():
         ]
     )
     inds = torch.zeros(4, dtype=torch.int64)
-    data, kept, kept_inds = cascade._stage_crops(table, boxes, inds, 80, 60, 24, torch.float32)
+    # a "net" that returns its input shows which crop each remaining box was scored on
+    (data,), kept, kept_inds = cascade._stage(
+        lambda x: (x,), table, boxes, inds, 80, 60, 24, torch.float32
+    )
     assert kept[:, 4].tolist() == [0.8999999761581421, 0.6000000238418579]
     planar = img.permute(0, 3, 1, 2).float()
     for row, (y0, y1, x0, x1) in enumerate([(9, 40, 9, 40), (19, 60, 29, 75)]):
         expected = F.interpolate(planar[:, :, y0:y1, x0:x1], size=(24, 24), mode="area")[0]
-        assert torch.equal(data[row], (expected - 127.5) * 0.0078125)
+        # standardised in one multiply-subtract: equal to float rounding
+        torch.testing.assert_close(data[row], (expected - 127.5) * 0.0078125, rtol=0, atol=1e-6)
+
+
+def test_integral_image_in_parallel_bands_is_exact():
+    torch.set_num_threads(2)  # bands are summed side by side from 256 rows and 2 threads
+    for b, h, w in ((1, 301, 97), (2, 256, 40), (1, 255, 33)):
+        img = _image(b=b, h=h, w=w, seed=h)
+        expected = torch.zeros((b, h + 1, w + 1, 3), dtype=torch.int64)
+        expected[:, 1:, 1:] = img.to(torch.int64).cumsum(1).cumsum(2)
+        table = integral_image(img)
+        assert table.dtype == torch.int32 and torch.equal(table.to(torch.int64), expected)
+
+
+def test_standardized_levels_and_crops_equal_the_two_step_result():
+    img = _image(b=2, h=70, w=90, seed=4)
+    table = integral_image(img)
+    plain = area_resize(table, (33, 47), torch.float32)
+    fused = area_resize(table, (33, 47), torch.float32, rows=(5, 20), standardize=True)
+    torch.testing.assert_close(fused, (plain[:, :, 5:20] - 127.5) * 0.0078125, rtol=0, atol=1e-6)
+    y0, y1, x0, x1 = (torch.tensor([v]) for v in (6, 60, 5, 80))
+    args = (torch.tensor([1]), y0, y1, x0, x1, 24, torch.float32)
+    crops = area_resize_boxes(table, *args)
+    torch.testing.assert_close(
+        area_resize_boxes(table, *args, standardize=True), (crops - 127.5) * 0.0078125, rtol=0, atol=1e-6
+    )

@@ -58,3 +58,31 @@ def test_dense_layers_see_the_caffe_flatten_order(mtcnn_weights_dir):
         feat = r.prelu3(r.conv3(r.pool2(r.prelu2(r.conv2(r.pool1(r.prelu1(r.conv1(x))))))))
         manual = r.softmax5_1(r.dense5_1(r.prelu4(r.dense4(feat.permute(0, 3, 2, 1).reshape(1, -1)))))
     assert torch.equal(a, manual)
+
+
+def test_pnet_channels_last_fast_path_matches_the_plain_path(mtcnn_weights_dir):
+    # The detector feeds channels-last levels: PReLU on the pixel view, pooling by
+    # element-wise maxima, one product for both heads, softmax as a sigmoid.
+    from torchface.models.mtcnn_nets import PNet
+
+    net = PNet(weights=mtcnn_weights_dir / "pnet.pt")
+    g = torch.Generator().manual_seed(0)
+    for h, w in ((40, 57), (41, 56), (12, 12)):
+        x = torch.rand((2, 3, h, w), generator=g) * 2 - 1
+        with torch.inference_mode():
+            reg, prob = net(x)
+            reg_cl, prob_cl = net(x.contiguous(memory_format=torch.channels_last))
+        assert reg_cl.shape == reg.shape and prob_cl.shape == prob.shape
+        torch.testing.assert_close(prob_cl, prob, rtol=0, atol=1e-6)
+        torch.testing.assert_close(reg_cl, reg, rtol=0, atol=1e-5)
+
+
+def test_max_pool_2x2_ceil_equals_torch_pooling():
+    import torch.nn.functional as F
+
+    from torchface.models.mtcnn_nets import max_pool_2x2_ceil
+
+    g = torch.Generator().manual_seed(1)
+    for h, w in ((6, 8), (7, 8), (6, 9), (7, 9), (1, 1), (2, 3)):
+        x = torch.randn((2, 5, h, w), generator=g).contiguous(memory_format=torch.channels_last)
+        assert torch.equal(max_pool_2x2_ceil(x), F.max_pool2d(x, 2, 2, ceil_mode=True))

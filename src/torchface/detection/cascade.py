@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .._parallel import parallel_map
 from .box_ops import batched_nms
 
 __all__ = [
@@ -44,8 +45,9 @@ __all__ = [
 
 _CHUNK = 512  # boxes per R-Net / O-Net call on accelerators, as in the reference
 # On the CPU, smaller calls keep each layer's activations in cache: R-Net on 128 crops and
-# O-Net on 64 run about 1.5x faster than on 512 (measured, 2 threads), same results.
-_CPU_CHUNK = {24: 128, 48: 64}
+# O-Net on 32 run about 1.5x faster than on 512 (measured, 2 threads), same results; the
+# chunks run side by side (one torch thread each, see torchface._parallel).
+_CPU_CHUNK = {24: 128, 48: 32}
 # Pyramid levels are built and run through P-Net in horizontal strips of this many P-Net
 # output rows on the CPU (about 2x faster than whole 1080p levels, whose activations do
 # not fit in cache; bit-identical).
@@ -107,17 +109,28 @@ def integral_image(images: torch.Tensor) -> torch.Tensor:
 
     int32 when the total cannot overflow it (up to 8.4 megapixels), else int64. Row sums
     along the width are taken in float32 (exact: below 2**24 for widths up to 65,793),
-    then accumulated down the height in the integer table.
+    then accumulated down the height in the integer table. On the CPU, horizontal bands
+    are summed side by side and then offset by the bands above them (integers: exact).
     """
     b, h, w, c = images.shape
     dtype = torch.int32 if 255 * h * w < 2**31 else torch.int64
-    table = torch.zeros((b, h + 1, w + 1, c), dtype=dtype, device=images.device)
+    table = torch.empty((b, h + 1, w + 1, c), dtype=dtype, device=images.device)
+    table[:, 0].zero_()
+    table[:, 1:, 0].zero_()
     inner = table[:, 1:, 1:]
-    if 255 * w < 2**24:
-        inner.copy_(torch.cumsum(images.to(torch.float32), dim=2))
-    else:  # pragma: no cover - images wider than 65,793 pixels
-        inner.copy_(torch.cumsum(images.to(dtype), dim=2))
-    _prefix_sum_(inner, dim=1)
+    row_dtype = torch.float32 if 255 * w < 2**24 else dtype
+
+    def band(rows: slice) -> None:
+        part = inner[:, rows]
+        part.copy_(torch.cumsum(images[:, rows].to(row_dtype), dim=2))
+        _prefix_sum_(part, dim=1)
+
+    n = torch.get_num_threads() if images.device.type == "cpu" and h >= 256 else 1
+    step = -(-h // n)
+    bands = [slice(i, min(h, i + step)) for i in range(0, h, step)]
+    parallel_map(band, bands, images.device)
+    for above, below in zip(bands, bands[1:]):
+        inner[:, below].add_(inner[:, above.stop - 1 : above.stop])
     return table
 
 
@@ -136,6 +149,7 @@ def area_resize(
     size: tuple[int, int],
     dtype: torch.dtype,
     rows: tuple[int, int] | None = None,
+    standardize: bool = False,
 ) -> torch.Tensor:
     """``F.interpolate(images, size, mode="area")`` of whole images from their table.
 
@@ -147,6 +161,8 @@ def area_resize(
         size: Output (height, width).
         dtype: Output dtype.
         rows: Only output rows ``[start, stop)`` (default: all).
+        standardize: Return ``(mean - 127.5) * 0.0078125`` as the nets take it, computed
+            in one multiply-subtract (equal to float rounding, not bit for bit).
 
     Returns:
         ``(B, 3, rows, out_w)`` in ``dtype`` (a channels-last view).
@@ -170,9 +186,18 @@ def area_resize(
     cols = (torch.cat([cs, ce])[:, None] * c + channel).reshape(1, 1, -1)
     corners = torch.gather(row_sums, 2, cols.expand(b, out_h, -1))
     sums = (corners[:, :, out_w * c :] - corners[:, :, : out_w * c]).reshape(b, out_h, out_w, c)
-    kh = (re - rs).to(dtype)[None, :, None, None]
-    kw = (ce - cs).to(dtype)[None, None, :, None]
-    return sums.to(dtype).div_(kh).div_(kw).permute(0, 3, 1, 2)
+    kh, kw = (re - rs)[None, :, None, None], (ce - cs)[None, None, :, None]
+    return _bin_means(sums, kh, kw, dtype, standardize).permute(0, 3, 1, 2)
+
+
+def _bin_means(
+    sums: torch.Tensor, kh: torch.Tensor, kw: torch.Tensor, dtype: torch.dtype, standardize: bool
+) -> torch.Tensor:
+    """Bin sums -> means (``sum / kh / kw`` as torch's kernel does), optionally standardised."""
+    if standardize:
+        scale = 0.0078125 / (kh.to(torch.float64) * kw.to(torch.float64))
+        return torch.mul(sums, scale.to(dtype)).sub_(127.5 * 0.0078125)
+    return sums.to(dtype).div_(kh.to(dtype)).div_(kw.to(dtype))
 
 
 def area_resize_boxes(
@@ -184,11 +209,13 @@ def area_resize_boxes(
     x1: torch.Tensor,
     size: int,
     dtype: torch.dtype,
+    standardize: bool = False,
 ) -> torch.Tensor:
     """Crop ``[y0:y1, x0:x1]`` of image ``image_inds[k]`` and area-resize it to size x size.
 
     Equal to ``F.interpolate(img[k][:, :, y0:y1, x0:x1], (size, size), mode="area")`` for
-    every box at once (crops must be non-empty and inside the image).
+    every box at once (crops must be non-empty and inside the image); ``standardize`` as in
+    :func:`area_resize`.
 
     Returns:
         ``(K, 3, size, size)`` in ``dtype``.
@@ -211,9 +238,9 @@ def area_resize_boxes(
         return flat.index_select(0, index).view(k, size, size, c)
 
     sums = (at(re, ce) - at(re, cs)) - (at(rs, ce) - at(rs, cs))
-    kh = ((re - rs) // wp).to(dtype)[:, :, None, None]
-    kw = (ce - cs).to(dtype)[:, None, :, None]
-    return sums.to(dtype).div_(kh).div_(kw).permute(0, 3, 1, 2)
+    kh = ((re - rs) // wp)[:, :, None, None]
+    kw = (ce - cs)[:, None, :, None]
+    return _bin_means(sums, kh, kw, dtype, standardize).permute(0, 3, 1, 2)
 
 
 # ----------------------------------------------------------------------------- box helpers
@@ -281,51 +308,60 @@ def _crop_bounds(boxes: torch.Tensor, width: int, height: int):
     return y - 1, ey, x - 1, ex, valid
 
 
-def _batched(net: nn.Module, data: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    chunk = _CPU_CHUNK.get(data.shape[-1], _CHUNK) if data.device.type == "cpu" else _CHUNK
-    outs = [net(data[i : i + chunk]) for i in range(0, data.shape[0], chunk)]
-    return tuple(torch.cat(v, dim=0) for v in zip(*outs))
+def _pnet_jobs(height: int, device: torch.device) -> list[tuple[int, int]]:
+    """Level rows ``[start, stop)`` of each P-Net call for a level of ``height`` rows.
 
-
-def _pnet_on_level(
-    pnet: nn.Module, table: torch.Tensor, size: tuple[int, int], dtype: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Build one pyramid level from the table and run P-Net on it.
-
-    On the CPU both happen in horizontal strips, so that the level and P-Net's activations
-    stay in cache (about 2x faster at 1080p). Output row ``i`` of P-Net (stride 2,
-    receptive field 12) depends on level rows ``[2i, 2i + 12)``; strips start on even rows,
-    so every 2x2 pooling window is the one the whole-level pass uses, and the concatenated
-    outputs are identical.
+    On the CPU a level is built and run through P-Net in horizontal strips, so that the
+    level and P-Net's activations stay in cache (about 2x faster at 1080p). Output row
+    ``i`` of P-Net (stride 2, receptive field 12) depends on level rows ``[2i, 2i + 12)``;
+    strips start on even rows, so every 2x2 pooling window is the one the whole-level pass
+    uses, and the concatenated outputs are identical.
     """
-    height = size[0]
-
-    def level_rows(start: int, stop: int) -> torch.Tensor:
-        # channels-last (what area_resize returns): P-Net's oneDNN convolutions run about
-        # 1.5x faster that way on the CPU.
-        return area_resize(table, size, dtype, rows=(start, stop)).sub_(127.5).mul_(0.0078125)
-
     out_rows = (height - 1) // 2 - 4  # conv 3 -> ceil-mode pool 2 -> conv 3 -> conv 3
-    if table.device.type != "cpu" or out_rows <= 2 * _PNET_STRIP_ROWS:
-        return pnet(level_rows(0, height))
-    regs, probs = [], []
+    if device.type != "cpu" or out_rows <= 2 * _PNET_STRIP_ROWS:
+        return [(0, height)]
+    jobs = []
     for a in range(0, out_rows, _PNET_STRIP_ROWS):
         b = min(out_rows, a + _PNET_STRIP_ROWS)
-        stop = height if b == out_rows else 2 * b + 10
-        reg, prob = pnet(level_rows(2 * a, stop))
-        regs.append(reg)
-        probs.append(prob)
-    return torch.cat(regs, dim=2), torch.cat(probs, dim=2)
+        jobs.append((2 * a, height if b == out_rows else 2 * b + 10))
+    return jobs
 
 
-def _stage_crops(table, boxes, image_inds, width, height, size, dtype):
-    """Crops for R-Net/O-Net; boxes whose clipped crop is empty are dropped."""
+def _pnet_rows(
+    pnet: nn.Module, table: torch.Tensor, size: tuple[int, int], rows: tuple[int, int], dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Build level rows ``[start, stop)`` from the table and run P-Net on them."""
+    # channels-last (what area_resize returns): P-Net's oneDNN convolutions run about
+    # 1.5x faster that way on the CPU.
+    return pnet(area_resize(table, size, dtype, rows=rows, standardize=True))
+
+
+def _stage(net, table, boxes, image_inds, width, height, size, dtype):
+    """Run R-Net / O-Net on the crops of ``boxes``; boxes whose clipped crop is empty are dropped.
+
+    Crops are cut from the table and scored chunk by chunk (side by side on the CPU).
+    """
     y0, y1, x0, x1, valid = _crop_bounds(boxes, width, height)
     if not bool(valid.all()):
         boxes, image_inds = boxes[valid], image_inds[valid]
         y0, y1, x0, x1 = y0[valid], y1[valid], x0[valid], x1[valid]
-    crops = area_resize_boxes(table, image_inds, y0, y1, x0, x1, size, dtype)
-    return crops.sub_(127.5).mul_(0.0078125), boxes, image_inds
+    dev = table.device
+    chunk = _CPU_CHUNK.get(size, _CHUNK) if dev.type == "cpu" else _CHUNK
+
+    def score(part: slice) -> tuple[torch.Tensor, ...]:
+        crops = area_resize_boxes(
+            table, image_inds[part], y0[part], y1[part], x0[part], x1[part], size, dtype, True
+        )
+        return net(crops)
+
+    n = boxes.shape[0]
+    if dev.type == "cpu":  # equal parts, a multiple of the thread count, none above chunk
+        threads = max(1, torch.get_num_threads())
+        count = -(-max(1, -(-n // chunk)) // threads) * threads
+        chunk = max(1, -(-n // count))
+    parts = [slice(i, i + chunk) for i in range(0, n, chunk)] or [slice(0, 0)]
+    outs = parallel_map(score, parts, dev)
+    return tuple(torch.cat(v, dim=0) for v in zip(*outs)), boxes, image_inds
 
 
 # ----------------------------------------------------------------------------- cascade
@@ -356,16 +392,21 @@ def run_cascade(
     # Stage 1: P-Net over the pyramid, NMS 0.5 per level and image, then 0.7 per image.
     # One summed-area table serves every pyramid level and every later crop.
     table = integral_image(images)
-    level_boxes, level_inds = [], []
-    for scale in scales:
-        size = (int(height * scale + 1), int(width * scale + 1))
-        reg, probs = _pnet_on_level(pnet, table, size, dtype)
-        boxes, inds = _proposals(reg, probs[:, 1], scale, thresholds[0])
+    sizes = [(int(height * scale + 1), int(width * scale + 1)) for scale in scales]
+    jobs = [(k, rows) for k, size in enumerate(sizes) for rows in _pnet_jobs(size[0], dev)]
+    maps = parallel_map(lambda job: _pnet_rows(pnet, table, sizes[job[0]], job[1], dtype), jobs, dev)
+
+    def level_proposals(k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = [m for (level, _), m in zip(jobs, maps) if level == k]
+        reg = torch.cat([r for r, _ in parts], dim=2)
+        probs = torch.cat([p[:, 1] for _, p in parts], dim=1)
+        boxes, inds = _proposals(reg, probs, scales[k], thresholds[0])
         pick = batched_nms(boxes[:, :4], boxes[:, 4], inds, 0.5)
-        level_boxes.append(boxes[pick])
-        level_inds.append(inds[pick])
-    boxes = torch.cat(level_boxes)
-    image_inds = torch.cat(level_inds)
+        return boxes[pick], inds[pick]
+
+    levels = parallel_map(level_proposals, range(len(scales)), dev)
+    boxes = torch.cat([b for b, _ in levels])
+    image_inds = torch.cat([i for _, i in levels])
     if boxes.shape[0] == 0:
         return empty
     pick = batched_nms(boxes[:, :4], boxes[:, 4], image_inds, 0.7)
@@ -379,10 +420,9 @@ def run_cascade(
     boxes = _rerec(torch.stack([qq1, qq2, qq3, qq4, boxes[:, 4]]).permute(1, 0))
 
     # Stage 2: R-Net on 24x24 crops.
-    data, boxes, image_inds = _stage_crops(table, boxes, image_inds, width, height, 24, dtype)
+    (reg, prob), boxes, image_inds = _stage(rnet, table, boxes, image_inds, width, height, 24, dtype)
     if boxes.shape[0] == 0:
         return empty
-    reg, prob = _batched(rnet, data)
     score = prob[:, 1]
     ipass = score > thresholds[1]
     boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
@@ -392,10 +432,11 @@ def run_cascade(
     boxes = _rerec(_bbreg(boxes, reg))
 
     # Stage 3: O-Net on 48x48 crops, landmarks, NMS 0.7 'Min'.
-    data, boxes, image_inds = _stage_crops(table, boxes, image_inds, width, height, 48, dtype)
+    (reg, marks, prob), boxes, image_inds = _stage(
+        onet, table, boxes, image_inds, width, height, 48, dtype
+    )
     if boxes.shape[0] == 0:
         return empty
-    reg, marks, prob = _batched(onet, data)
     score = prob[:, 1]
     ipass = score > thresholds[2]
     boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)

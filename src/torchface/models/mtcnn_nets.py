@@ -33,6 +33,26 @@ def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return F.prelu(x, weight)
 
 
+def max_pool_2x2_ceil(x: torch.Tensor) -> torch.Tensor:
+    """``F.max_pool2d(x, 2, 2, ceil_mode=True)`` for channels-last maps, about 1.5x faster.
+
+    Two element-wise maxima over strided views (rows, then columns) instead of torch's
+    pooling kernel, which also computes indices; the values are identical.
+    """
+    n, c, h, w = x.shape
+    h2, w2 = h // 2, w // 2
+    rows = torch.empty((n, (h + 1) // 2, w, c), dtype=x.dtype, device=x.device).permute(0, 3, 1, 2)
+    torch.maximum(x[:, :, 0 : 2 * h2 : 2], x[:, :, 1 : 2 * h2 : 2], out=rows[:, :, :h2])
+    if h % 2:
+        rows[:, :, h2].copy_(x[:, :, h - 1])
+    out = torch.empty((n, rows.shape[2], (w + 1) // 2, c), dtype=x.dtype, device=x.device)
+    out = out.permute(0, 3, 1, 2)
+    torch.maximum(rows[..., 0 : 2 * w2 : 2], rows[..., 1 : 2 * w2 : 2], out=out[..., :w2])
+    if w % 2:
+        out[..., w2].copy_(rows[..., w - 1])
+    return out
+
+
 class _MTCNNStage(nn.Module):
     """Common weight loading for the three stages."""
 
@@ -83,8 +103,10 @@ class PNet(_MTCNNStage):
         """Run the proposal network on standardised ``(N, 3, H, W)`` images.
 
         Channels-last input (what the detector passes) takes a faster path: PReLU on the
-        (pixels, channels) view and both 1x1 heads as one matrix product. Outputs have the
-        same shapes either way (channels-last views on the fast path).
+        (pixels, channels) view, pooling by element-wise maxima, both 1x1 heads as one
+        matrix product and the softmax as a sigmoid of the logit difference (equal to float
+        rounding, about 1e-7). Outputs have the same shapes either way (channels-last views
+        on the fast path).
         """
         if not x.is_contiguous(memory_format=torch.channels_last) or x.shape[1] == 1:
             x = self.prelu1(self.conv1(x))
@@ -94,15 +116,19 @@ class PNet(_MTCNNStage):
             prob = self.softmax4_1(self.conv4_1(x))
             reg = self.conv4_2(x)
             return reg, prob
-        x = self.pool1(prelu(self.conv1(x), self.prelu1.weight))
+        x = max_pool_2x2_ceil(prelu(self.conv1(x), self.prelu1.weight))
         x = prelu(self.conv2(x), self.prelu2.weight)
         x = prelu(self.conv3(x), self.prelu3.weight)
         n, c, h, w = x.shape
-        weight = torch.cat([self.conv4_1.weight, self.conv4_2.weight]).view(6, c)
-        bias = torch.cat([self.conv4_1.bias, self.conv4_2.bias])
+        # one product for both heads: the face-minus-background logit and the 4 offsets;
+        # the two-class softmax is the sigmoid of that difference
+        w41, b41 = self.conv4_1.weight.view(2, c), self.conv4_1.bias
+        weight = torch.cat([(w41[1] - w41[0]).view(1, c), self.conv4_2.weight.view(4, c)])
+        bias = torch.cat([(b41[1] - b41[0]).view(1), self.conv4_2.bias])
         heads = torch.addmm(bias, x.permute(0, 2, 3, 1).reshape(n * h * w, c), weight.t())
-        prob = torch.softmax(heads[:, :2], dim=1)
-        reg = heads[:, 2:].contiguous()
+        margin = heads[:, :1]
+        prob = torch.sigmoid(torch.cat([-margin, margin], dim=1))
+        reg = heads[:, 1:].contiguous()
         return (
             reg.view(n, h, w, 4).permute(0, 3, 1, 2),
             prob.view(n, h, w, 2).permute(0, 3, 1, 2),

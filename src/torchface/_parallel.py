@@ -1,0 +1,79 @@
+"""Run independent CPU tensor jobs side by side, one torch thread each.
+
+torch parallelises every CPU operator over its intra-op threads; for the many small and
+memory-bound operators of a detection cascade that scales poorly (about 1.5x on two
+cores). Running independent pieces of work (pyramid strips, crop chunks) concurrently on
+``torch.get_num_threads()`` Python threads, each limited to one intra-op thread, keeps every
+core busy instead. torch releases the GIL inside its operators, so the threads overlap.
+
+The pool is created once per thread count. Worker threads set their own (thread-local)
+OpenMP thread count to one; the caller's setting is restored right after they start.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import torch
+
+__all__ = ["parallel_map"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def _start_worker(ready: threading.Barrier) -> None:
+    # torch initialises a thread's count lazily, from the process-wide value, on its first
+    # query; do that first, or it would later undo the setting below
+    torch.get_num_threads()
+    torch.set_num_threads(1)
+    _local.is_worker = True
+    ready.wait()
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    with _lock:
+        pool = _pools.get(size)
+        if pool is None:
+            threads = torch.get_num_threads()
+            pool = ThreadPoolExecutor(size, thread_name_prefix="torchface")
+            ready = threading.Barrier(size + 1)
+            for _ in range(size):  # start every worker now, then restore the caller's count
+                pool.submit(_start_worker, ready)
+            ready.wait()
+            torch.set_num_threads(threads)
+            _pools[size] = pool
+        return pool
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], device: torch.device) -> list[R]:
+    """``[fn(item) for item in items]``, run concurrently on the CPU.
+
+    Runs inline (in order) on other devices, with a single torch thread, for fewer than two
+    items, or when called from one of the workers. Results keep the order of ``items``;
+    the first exception raised by ``fn`` is re-raised.
+    """
+    threads = torch.get_num_threads()
+    if (
+        device.type != "cpu"
+        or threads < 2
+        or len(items) < 2
+        or getattr(_local, "is_worker", False)
+    ):
+        return [fn(item) for item in items]
+    grad = torch.is_grad_enabled()
+    inference = torch.is_inference_mode_enabled()
+
+    def run(item: T) -> R:
+        # grad / inference mode are thread-local: carry the caller's into the worker
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            return fn(item)
+
+    return list(_pool(threads).map(run, items))

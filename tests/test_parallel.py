@@ -1,0 +1,74 @@
+import threading
+
+import pytest
+import torch
+
+from torchface._parallel import parallel_map
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_results_keep_the_order_of_the_items_and_run_on_workers():
+    names = set()
+
+    def job(i):
+        names.add(threading.current_thread().name)
+        return torch.full((3,), float(i)).sum().item(), torch.get_num_threads()
+
+    out = parallel_map(job, list(range(20)), CPU)
+    assert [v for v, _ in out] == [3.0 * i for i in range(20)]
+    assert all(n == 1 for _, n in out)  # one torch thread per worker
+    assert any(n.startswith("torchface") for n in names)
+
+
+def test_the_callers_thread_count_is_kept_for_it_and_for_new_threads():
+    parallel_map(lambda i: i, [1, 2, 3], CPU)
+    assert torch.get_num_threads() == 2
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert seen == [2]
+
+
+def test_an_exception_in_a_job_reaches_the_caller():
+    def job(i):
+        if i == 3:
+            raise ValueError("bad item 3")
+        return i
+
+    with pytest.raises(ValueError, match="bad item 3"):
+        parallel_map(job, list(range(6)), CPU)
+
+
+def test_grad_and_inference_mode_follow_the_caller():
+    with torch.inference_mode():
+        flags = parallel_map(lambda i: torch.is_inference_mode_enabled(), [0, 1], CPU)
+    assert flags == [True, True]
+    with torch.no_grad():
+        flags = parallel_map(lambda i: torch.is_grad_enabled(), [0, 1], CPU)
+    assert flags == [False, False]
+    assert parallel_map(lambda i: torch.is_grad_enabled(), [0, 1], CPU) == [True, True]
+
+
+def test_runs_inline_with_one_thread_or_one_item():
+    main = threading.current_thread().name
+    assert parallel_map(lambda i: threading.current_thread().name, [0], CPU) == [main]
+    torch.set_num_threads(1)
+    assert parallel_map(lambda i: threading.current_thread().name, [0, 1], CPU) == [main, main]
+
+
+def test_nested_calls_run_inline_in_the_worker():
+    def outer(i):
+        return parallel_map(lambda j: threading.current_thread().name, [0, 1], CPU)
+
+    for names in parallel_map(outer, [0, 1], CPU):
+        assert names[0] == names[1]
