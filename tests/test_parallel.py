@@ -72,3 +72,23 @@ def test_nested_calls_run_inline_in_the_worker():
 
     for names in parallel_map(outer, [0, 1], CPU):
         assert names[0] == names[1]
+
+
+def _child_job(queue):
+    torch.set_num_threads(2)
+    queue.put(parallel_map(lambda i: i * i, [1, 2, 3], CPU))
+
+
+def test_a_forked_child_gets_its_own_workers():
+    import multiprocessing
+
+    parallel_map(lambda i: i, [0, 1], CPU)  # the parent's pool exists before the fork
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_job, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():  # hung on the parent's dead workers
+        child.kill()
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == [1, 4, 9]

@@ -6,12 +6,14 @@ cores). Running independent pieces of work (pyramid strips, crop chunks) concurr
 ``torch.get_num_threads()`` Python threads, each limited to one intra-op thread, keeps every
 core busy instead. torch releases the GIL inside its operators, so the threads overlap.
 
-The pool is created once per thread count. Worker threads set their own (thread-local)
-OpenMP thread count to one; the caller's setting is restored right after they start.
+The pool is created once per thread count (and anew in a forked child). Worker threads set
+their own (thread-local) OpenMP thread count to one; the caller's setting is restored right
+after they start.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +29,17 @@ R = TypeVar("R")
 _pools: dict[int, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
 _local = threading.local()
+
+
+def _forget_pools_in_child() -> None:
+    # a forked child has the parent's pool objects but none of their threads
+    global _lock
+    _pools.clear()
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def _start_worker(ready: threading.Barrier) -> None:

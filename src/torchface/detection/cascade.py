@@ -15,6 +15,10 @@ boxes, scores and landmarks agree to float rounding. What changes is how it is c
   kernel and bit-identical to it.
 * NMS runs in torch per image (:mod:`.box_ops`), so a batch gives each image exactly the
   result it gets alone, whatever the other images are.
+* On the CPU, independent pieces (bands of the table, P-Net strips of every level, each
+  level's NMS, R-Net / O-Net chunks) run side by side on one-thread workers
+  (:mod:`torchface._parallel`), which keeps two cores busier than torch's intra-op threads
+  do on these small operators.
 * Everything stays on the input's device until the caller asks for results.
 
 Latent bugs of the reference that are fixed here: an image smaller than ``min_face_size``
