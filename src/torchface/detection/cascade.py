@@ -354,7 +354,8 @@ def _stage(net, table, boxes, image_inds, width, height, size, dtype):
 
     def score(part: slice) -> tuple[torch.Tensor, ...]:
         crops = area_resize_boxes(
-            table, image_inds[part], y0[part], y1[part], x0[part], x1[part], size, dtype, True
+            table, image_inds[part], y0[part], y1[part], x0[part], x1[part], size, dtype,
+            standardize=True,
         )
         return net(crops)
 
