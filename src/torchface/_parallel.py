@@ -55,13 +55,12 @@ def _pool(size: int) -> ThreadPoolExecutor:
     with _lock:
         pool = _pools.get(size)
         if pool is None:
-            threads = torch.get_num_threads()
             pool = ThreadPoolExecutor(size, thread_name_prefix="torchface")
             ready = threading.Barrier(size + 1)
             for _ in range(size):  # start every worker now, then restore the caller's count
                 pool.submit(_start_worker, ready)
             ready.wait()
-            torch.set_num_threads(threads)
+            torch.set_num_threads(size)  # the caller's count, which sized the pool
             _pools[size] = pool
         return pool
 

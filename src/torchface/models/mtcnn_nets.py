@@ -33,24 +33,30 @@ def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return F.prelu(x, weight)
 
 
+def _pair_max(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Maxima of pairs ``2i, 2i + 1`` along ``dim`` (a lone last element kept), channels-last."""
+    n, c, h, w = x.shape
+    size = x.shape[dim]
+    half = size // 2
+    shape = [n, c, h, w]
+    shape[dim] = (size + 1) // 2
+    out = torch.empty((shape[0], shape[2], shape[3], c), dtype=x.dtype, device=x.device)
+    out = out.permute(0, 3, 1, 2)
+    even = x.narrow(dim, 0, 2 * half).unflatten(dim, (half, 2)).select(dim + 1, 0)
+    odd = x.narrow(dim, 0, 2 * half).unflatten(dim, (half, 2)).select(dim + 1, 1)
+    torch.maximum(even, odd, out=out.narrow(dim, 0, half))
+    if size % 2:
+        out.narrow(dim, half, 1).copy_(x.narrow(dim, size - 1, 1))
+    return out
+
+
 def max_pool_2x2_ceil(x: torch.Tensor) -> torch.Tensor:
     """``F.max_pool2d(x, 2, 2, ceil_mode=True)`` for channels-last maps, about 1.5x faster.
 
     Two element-wise maxima over strided views (rows, then columns) instead of torch's
     pooling kernel, which also computes indices; the values are identical.
     """
-    n, c, h, w = x.shape
-    h2, w2 = h // 2, w // 2
-    rows = torch.empty((n, (h + 1) // 2, w, c), dtype=x.dtype, device=x.device).permute(0, 3, 1, 2)
-    torch.maximum(x[:, :, 0 : 2 * h2 : 2], x[:, :, 1 : 2 * h2 : 2], out=rows[:, :, :h2])
-    if h % 2:
-        rows[:, :, h2].copy_(x[:, :, h - 1])
-    out = torch.empty((n, rows.shape[2], (w + 1) // 2, c), dtype=x.dtype, device=x.device)
-    out = out.permute(0, 3, 1, 2)
-    torch.maximum(rows[..., 0 : 2 * w2 : 2], rows[..., 1 : 2 * w2 : 2], out=out[..., :w2])
-    if w % 2:
-        out[..., w2].copy_(rows[..., w - 1])
-    return out
+    return _pair_max(_pair_max(x, 2), 3)
 
 
 class _MTCNNStage(nn.Module):
