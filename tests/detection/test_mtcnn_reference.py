@@ -63,6 +63,14 @@ def test_pil_detect_matches_the_reference(pil_detections, expected, photos):
         assert list(photos[name].size) == expected[name]["size"]
 
 
+def test_pure_torch_path_matches_the_reference(detector, photos, expected, monkeypatch):
+    # what runs where the C kernels could not be built (or TORCHFACE_NATIVE=0)
+    monkeypatch.setenv("TORCHFACE_NATIVE", "0")
+    for name, img in photos.items():
+        boxes, probs, points = detector.detect(img, landmarks=True)
+        _check(name, boxes, probs, points, expected[name])
+
+
 def test_numpy_mixed_size_batch_matches_the_reference(detector, photos, expected):
     names = list(photos)
     arrays = [np.asarray(photos[n].convert("RGB")) for n in names]

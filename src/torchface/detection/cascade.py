@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
 
+from .. import _native
 from .._parallel import parallel_map
 from .box_ops import batched_nms
 
@@ -124,8 +126,14 @@ def integral_image(images: torch.Tensor) -> torch.Tensor:
     inner = table[:, 1:, 1:]
     row_dtype = torch.float32 if 255 * w < 2**24 else dtype
 
+    native = dtype == torch.int32 and images.is_contiguous() and _native.enabled(images)
+
     def band(rows: slice) -> None:
         part = inner[:, rows]
+        if native:
+            for i in range(b):
+                _native.integral_band(images[i, rows], part[i])
+            return
         part.copy_(torch.cumsum(images[:, rows].to(row_dtype), dim=2))
         _prefix_sum_(part, dim=1)
 
@@ -335,9 +343,24 @@ def _pnet_rows(
     pnet: nn.Module, table: torch.Tensor, size: tuple[int, int], rows: tuple[int, int], dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Build level rows ``[start, stop)`` from the table and run P-Net on them."""
+    if _native_pnet(pnet, table, dtype):
+        # the level rows, conv1, PReLU and pooling in one C pass per image (in cache)
+        pooled = [_native.pnet_front(t, size, rows, pnet.conv1, pnet.prelu1.weight) for t in table]
+        return pnet.forward_pooled(torch.cat(pooled) if len(pooled) > 1 else pooled[0])
     # channels-last (what area_resize returns): P-Net's oneDNN convolutions run about
     # 1.5x faster that way on the CPU.
     return pnet(area_resize(table, size, dtype, rows=rows, standardize=True))
+
+
+def _native_pnet(pnet: nn.Module, table: torch.Tensor, dtype: torch.dtype) -> bool:
+    """Whether the C kernel can build P-Net's pooled first layer (see :mod:`torchface._native`)."""
+    return (
+        dtype == torch.float32
+        and table.dtype == torch.int32
+        and not torch.is_grad_enabled()
+        and hasattr(pnet, "forward_pooled")
+        and _native.enabled(table)
+    )
 
 
 def _stage(net, table, boxes, image_inds, width, height, size, dtype):
@@ -352,12 +375,11 @@ def _stage(net, table, boxes, image_inds, width, height, size, dtype):
     dev = table.device
     chunk = _CPU_CHUNK.get(size, _CHUNK) if dev.type == "cpu" else _CHUNK
 
+    native = dtype == torch.float32 and table.dtype == torch.int32 and _native.enabled(table)
+    crop = _native.crops if native else partial(area_resize_boxes, dtype=dtype, standardize=True)
+
     def score(part: slice) -> tuple[torch.Tensor, ...]:
-        crops = area_resize_boxes(
-            table, image_inds[part], y0[part], y1[part], x0[part], x1[part], size, dtype,
-            standardize=True,
-        )
-        return net(crops)
+        return net(crop(table, image_inds[part], y0[part], y1[part], x0[part], x1[part], size))
 
     n = boxes.shape[0]
     if dev.type == "cpu":  # equal parts, a multiple of the thread count, none above chunk

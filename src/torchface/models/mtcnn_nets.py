@@ -16,7 +16,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import _native
+
 __all__ = ["ONet", "PNet", "RNet"]
+
+
+def _fused(x: torch.Tensor) -> bool:
+    """Whether the C kernels may take this intermediate map (CPU float32, no autograd)."""
+    return (
+        not torch.is_grad_enabled()
+        and x.dtype == torch.float32
+        and x.is_contiguous(memory_format=torch.channels_last)
+        and _native.enabled(x)
+    )
 
 
 def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -24,8 +36,11 @@ def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
     torch's PReLU kernel is several times slower on channels-last tensors than on
     contiguous ones; on the (pixels, channels) view it is fast again, with identical
-    results.
+    results. Without autograd, the C kernel applies it in place (``x`` must then be a
+    temporary).
     """
+    if x.dim() == 4 and _fused(x):
+        return _native.prelu_(x, weight)
     if x.dim() == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last):
         n, c, h, w = x.shape
         flat = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
@@ -48,6 +63,13 @@ def _pair_max(x: torch.Tensor, dim: int) -> torch.Tensor:
     if size % 2:
         out.narrow(dim, half, 1).copy_(x.narrow(dim, size - 1, 1))
     return out
+
+
+def prelu_max_pool(x: torch.Tensor, weight: torch.Tensor, pool: nn.MaxPool2d) -> torch.Tensor:
+    """``pool(prelu(x, weight))`` in one pass when the C kernels can take ``x``."""
+    if _fused(x):
+        return _native.prelu_max_pool(x, weight, pool.kernel_size, pool.stride)
+    return pool(prelu(x, weight))
 
 
 def max_pool_2x2_ceil(x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +144,14 @@ class PNet(_MTCNNStage):
             prob = self.softmax4_1(self.conv4_1(x))
             reg = self.conv4_2(x)
             return reg, prob
-        x = max_pool_2x2_ceil(prelu(self.conv1(x), self.prelu1.weight))
+        return self.forward_pooled(max_pool_2x2_ceil(prelu(self.conv1(x), self.prelu1.weight)))
+
+    def forward_pooled(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fast path from the pooled first layer on: channels-last ``(N, 10, H', W')``.
+
+        The detector computes that first layer itself on the CPU (with the pyramid level,
+        in one C kernel: :func:`torchface._native.pnet_front`) and continues here.
+        """
         x = prelu(self.conv2(x), self.prelu2.weight)
         x = prelu(self.conv3(x), self.prelu3.weight)
         n, c, h, w = x.shape
@@ -173,8 +202,8 @@ class RNet(_MTCNNStage):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the refinement network on standardised ``(N, 3, 24, 24)`` crops."""
-        x = self.pool1(prelu(self.conv1(x), self.prelu1.weight))
-        x = self.pool2(prelu(self.conv2(x), self.prelu2.weight))
+        x = prelu_max_pool(self.conv1(x), self.prelu1.weight, self.pool1)
+        x = prelu_max_pool(self.conv2(x), self.prelu2.weight, self.pool2)
         x = prelu(self.conv3(x), self.prelu3.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
         x = self.prelu4(self.dense4(x.view(x.shape[0], -1)))
@@ -220,9 +249,9 @@ class ONet(_MTCNNStage):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the output network on standardised ``(N, 3, 48, 48)`` crops."""
-        x = self.pool1(prelu(self.conv1(x), self.prelu1.weight))
-        x = self.pool2(prelu(self.conv2(x), self.prelu2.weight))
-        x = self.pool3(prelu(self.conv3(x), self.prelu3.weight))
+        x = prelu_max_pool(self.conv1(x), self.prelu1.weight, self.pool1)
+        x = prelu_max_pool(self.conv2(x), self.prelu2.weight, self.pool2)
+        x = prelu_max_pool(self.conv3(x), self.prelu3.weight, self.pool3)
         x = prelu(self.conv4(x), self.prelu4.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
         x = self.prelu5(self.dense5(x.view(x.shape[0], -1)))

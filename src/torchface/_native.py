@@ -1,0 +1,162 @@
+"""Tensor-level wrappers of the optional C kernels (``torchface._kernels``).
+
+The kernels fuse the memory-bound parts of the MTCNN cascade on the CPU: the summed-area
+table, pyramid levels straight into P-Net's first convolution + PReLU + pooling, box crops,
+and PReLU (+ pooling) of R-Net / O-Net. Each wrapper checks what the kernel assumes
+(CPU, dtype, contiguity); callers use them only when :func:`enabled` says so and fall back
+to torch operators otherwise. The results agree with the torch path to float rounding.
+
+The extension is built at install time when a C compiler is present. Set
+``TORCHFACE_NATIVE=0`` to run the pure-torch path.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+try:
+    from . import _kernels
+except ImportError:  # built without a compiler: torch operators do the same work
+    _kernels = None
+
+__all__ = [
+    "available",
+    "crops",
+    "enabled",
+    "integral_band",
+    "pnet_front",
+    "prelu_",
+    "prelu_max_pool",
+]
+
+
+def available() -> bool:
+    """Whether the C kernels were built and are importable."""
+    return _kernels is not None
+
+
+def enabled(*tensors: torch.Tensor) -> bool:
+    """Whether to use the kernels for these tensors: built, not disabled, all on the CPU."""
+    if _kernels is None or os.environ.get("TORCHFACE_NATIVE", "1") == "0":
+        return False
+    return all(t.device.type == "cpu" for t in tensors)
+
+
+def _require(t: torch.Tensor, dtype: torch.dtype, name: str) -> None:
+    if t.device.type != "cpu" or t.dtype != dtype or not t.is_contiguous():
+        raise ValueError(f"{name}: expected a contiguous CPU {dtype} tensor, got {t.dtype} on {t.device}")
+
+
+def integral_band(image: torch.Tensor, out: torch.Tensor) -> None:
+    """Local summed-area table of one image band ``(rows, W, 3)`` uint8 into ``out``.
+
+    ``out`` is the band's ``(rows, W, 3)`` int32 view of the table (rows may be strided:
+    the table's row stride is used); row ``y`` receives the sums over band rows ``<= y``.
+    """
+    _require(image, torch.uint8, "image")
+    rows, w, c = image.shape
+    if out.dtype != torch.int32 or out.shape != image.shape or out.stride()[1:] != (3, 1) or c != 3:
+        raise ValueError("out: expected an int32 (rows, W, 3) view with contiguous rows")
+    _kernels.integral_band(image.data_ptr(), rows, w, out.data_ptr(), out.stride(0))
+
+
+def pnet_front(
+    table: torch.Tensor,
+    level_size: tuple[int, int],
+    rows: tuple[int, int],
+    conv: torch.nn.Conv2d,
+    slope: torch.Tensor,
+) -> torch.Tensor:
+    """Level rows ``[start, stop)`` of one image through P-Net's conv1, PReLU and 2x2 pooling.
+
+    Args:
+        table: Summed-area table ``(H + 1, W + 1, 3)`` int32 of one image.
+        level_size: The pyramid level's (height, width).
+        rows: Level rows ``[start, stop)``, ``start`` even, at least 3 rows.
+        conv: P-Net's ``conv1`` (3 -> 10 channels, 3x3).
+        slope: P-Net's ``prelu1`` weight.
+
+    Returns:
+        ``(1, 10, ceil((stop - start - 2) / 2), ceil((width - 2) / 2))`` float32, channels-last.
+    """
+    _require(table, torch.int32, "table")
+    (start, stop), (level_h, level_w) = rows, level_size
+    if start % 2 or stop - start < 3 or level_w < 3 or stop > level_h:
+        raise ValueError(f"pnet_front: bad rows {rows} of a {level_size} level")
+    weight, bias = conv.weight.detach().contiguous(), conv.bias.detach().contiguous()
+    slope = slope.detach().contiguous()
+    if weight.shape != (10, 3, 3, 3) or weight.dtype != torch.float32:
+        raise ValueError("pnet_front: expected P-Net's float32 3 -> 10 channel 3x3 conv1")
+    ph, pw = (stop - start - 1) // 2, (level_w - 1) // 2
+    out = torch.empty((1, ph, pw, 10), dtype=torch.float32)
+    hp, wp, _ = table.shape
+    _kernels.pnet_front(
+        table.data_ptr(), hp, wp, level_h, level_w, start, stop,
+        weight.data_ptr(), bias.data_ptr(), slope.data_ptr(), out.data_ptr(),
+    )
+    return out.permute(0, 3, 1, 2)
+
+
+def crops(
+    table: torch.Tensor,
+    image_inds: torch.Tensor,
+    y0: torch.Tensor,
+    y1: torch.Tensor,
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    size: int,
+) -> torch.Tensor:
+    """Standardised area-resized crops ``[y0:y1, x0:x1]`` of each box, ``(K, 3, size, size)``.
+
+    ``table`` is the ``(B, H + 1, W + 1, 3)`` int32 summed-area table; the bounds must lie
+    inside the images and be non-empty (the caller clips them). Channels-last float32.
+    """
+    _require(table, torch.int32, "table")
+    b, hp, wp, _ = table.shape
+    bounds = [t.to(torch.int64).contiguous() for t in (image_inds, y0, y1, x0, x1)]
+    n = bounds[0].shape[0]
+    out = torch.empty((n, size, size, 3), dtype=torch.float32)
+    if n:
+        _kernels.crops(table.data_ptr(), hp, wp, n, *(t.data_ptr() for t in bounds), size, out.data_ptr())
+    return out.permute(0, 3, 1, 2)
+
+
+def _channels_last_rows(x: torch.Tensor) -> bool:
+    return x.dtype == torch.float32 and x.device.type == "cpu" and (
+        x.dim() == 2 and x.is_contiguous()
+        or x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+    )
+
+
+def prelu_(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """In-place PReLU of a channels-last ``(N, C, H, W)`` (or contiguous ``(N, C)``) map."""
+    if not _channels_last_rows(x):
+        raise ValueError("prelu_: expected a channels-last float32 CPU map")
+    c = x.shape[1]
+    weight = weight.detach().contiguous()
+    _kernels.prelu_inplace(x.data_ptr(), x.numel() // c, c, weight.data_ptr())
+    return x
+
+
+def prelu_max_pool(x: torch.Tensor, weight: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """``F.max_pool2d(F.prelu(x, weight), kernel, stride, ceil_mode=True)``, channels-last in and out."""
+    if x.dim() != 4 or not _channels_last_rows(x):
+        raise ValueError("prelu_max_pool: expected a channels-last float32 CPU map")
+    n, c, h, w = x.shape
+    oh, ow = _ceil_pool_size(h, kernel, stride), _ceil_pool_size(w, kernel, stride)
+    out = torch.empty((n, oh, ow, c), dtype=torch.float32)
+    weight = weight.detach().contiguous()
+    _kernels.prelu_max_pool(
+        x.data_ptr(), n, h, w, c, weight.data_ptr(), kernel, stride, oh, ow, out.data_ptr()
+    )
+    return out.permute(0, 3, 1, 2)
+
+
+def _ceil_pool_size(size: int, kernel: int, stride: int) -> int:
+    """Output length of ceil-mode pooling without padding (torch's rule)."""
+    out = -(-(size - kernel) // stride) + 1
+    if (out - 1) * stride >= size:
+        out -= 1
+    return out
