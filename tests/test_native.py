@@ -100,6 +100,29 @@ def test_crops_equal_the_torch_crops():
     assert _native.crops(table, *(t[:0] for t in (inds, y0, y1, x0, x1)), 24).shape == (0, 3, 24, 24)
 
 
+@pytest.mark.parametrize(("cls", "size"), [(RNet, 24), (ONet, 48)])
+def test_stage_front_equals_crop_conv_prelu_pool(mtcnn_weights_dir, cls, size):
+    net = cls(weights=mtcnn_weights_dir / f"{cls.__name__.lower()}.pt")
+    table = integral_image(_image(b=2, h=90, w=120, seed=9))
+    g = torch.Generator().manual_seed(6)
+    k = 30
+    y0 = torch.randint(0, 60, (k,), generator=g)
+    x0 = torch.randint(0, 90, (k,), generator=g)
+    y1 = torch.minimum(y0 + torch.randint(1, 80, (k,), generator=g), torch.tensor(90))
+    x1 = torch.minimum(x0 + torch.randint(1, 80, (k,), generator=g), torch.tensor(120))
+    inds = torch.randint(0, 2, (k,), generator=g)
+    with torch.no_grad():
+        crops = area_resize_boxes(table, inds, y0, y1, x0, x1, size, torch.float32, standardize=True)
+        expected = F.max_pool2d(F.prelu(net.conv1(crops), net.prelu1.weight), 3, 2, ceil_mode=True)
+        got = _native.stage_front(table, inds, y0, y1, x0, x1, size, net.conv1, net.prelu1.weight)
+    assert got.shape == expected.shape and got.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+    # and the rest of the net takes it from there
+    with torch.no_grad():
+        for a, b in zip(net.forward_pooled(got), net(crops)):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize(("h", "w"), [(22, 22), (9, 9), (21, 20), (8, 8), (5, 7), (2, 2)])
 @pytest.mark.parametrize(("kernel", "stride"), [(3, 2), (2, 2)])
 def test_prelu_max_pool_is_bit_exact(h, w, kernel, stride):
@@ -116,6 +139,11 @@ def test_prelu_in_place_is_bit_exact():
     expected = F.prelu(x, slope)
     out = _native.prelu_(x.clone(), slope)
     assert torch.equal(out, expected)
+
+
+def test_greedy_nms_refuses_bad_shapes():
+    with pytest.raises(ValueError, match=r"\(N, 4\)"):
+        _native.greedy_nms(torch.zeros((3, 5)), 0.5, "union")
 
 
 def test_kernels_refuse_what_they_cannot_take():

@@ -3,7 +3,7 @@ import threading
 import pytest
 import torch
 
-from torchface._parallel import parallel_map
+from torchface._parallel import parallel_map, workers_only
 
 CPU = torch.device("cpu")
 
@@ -92,3 +92,21 @@ def test_a_forked_child_gets_its_own_workers():
         child.kill()
     assert child.exitcode == 0
     assert queue.get(timeout=5) == [1, 4, 9]
+
+
+def test_workers_only_keeps_the_caller_on_one_thread_and_the_workers_busy():
+    with workers_only(CPU):
+        assert torch.get_num_threads() == 1  # no idle OpenMP team spinning beside the workers
+        names = parallel_map(lambda i: threading.current_thread().name, list(range(8)), CPU)
+        assert any(n.startswith("torchface") for n in names)
+        with workers_only(CPU):  # nested: no change
+            assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+
+
+def test_workers_only_restores_the_count_after_an_error():
+    with pytest.raises(RuntimeError), workers_only(CPU):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == 2
+    # and parallel_map outside the block sizes itself from the count again
+    assert parallel_map(lambda i: torch.get_num_threads(), [0, 1], CPU) == [1, 1]

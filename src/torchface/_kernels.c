@@ -107,27 +107,42 @@ INLINE void level_row(const int32_t *table, int64_t wp, int64_t rs, int64_t re, 
     }
 }
 
-/* Conv 3x3 (3 -> 10 channels) + PReLU of one output row; rows[i] is level row y + i
- * (planar, `stride` floats a channel); dst[o * dstride + x] for x < cw (rounded up to 8). */
-INLINE void conv1_row(const float *const rows[3], int64_t stride, int64_t cw,
-                             const v8f (*wv)[27], const float *bias, const float *slope,
-                             float *dst, int64_t dstride) {
-    for (int64_t x0 = 0; x0 < cw; x0 += 8) {
-        v8f acc[PNET_C1];
-        for (int o = 0; o < PNET_C1; o++) acc[o] = splat8(bias[o]);
-        for (int c = 0; c < 3; c++)
-            for (int i = 0; i < 3; i++) {
-                const float *src = rows[i] + c * stride + x0;
-                for (int j = 0; j < 3; j++) {
-                    v8f v = load8(src + j);
-                    for (int o = 0; o < PNET_C1; o++) acc[o] += wv[o][c * 9 + i * 3 + j] * v;
-                }
-            }
-        for (int o = 0; o < PNET_C1; o++) {
-            v8f r = prelu8(acc[o], splat8(slope[o]));
-            memcpy(dst + o * dstride + x0, &r, sizeof r);
-        }
+/* Conv 3x3 (3 -> G channels) + PReLU of one output row; rows[i] is input row y + i
+ * (planar, `stride` floats a channel); wv[o][27] the weights broadcast to vectors;
+ * dst[o * dstride + x] for x < cw (rounded up to 8). One function per G, so that the G
+ * accumulators stay in registers. */
+#define CONV1_ROW(NAME, G)                                                                                 \
+    INLINE void NAME(const float *const rows[3], int64_t stride, int64_t cw, const v8f (*wv)[27],         \
+                     const float *bias, const float *slope, float *dst, int64_t dstride) {                \
+        for (int64_t x0 = 0; x0 < cw; x0 += 8) {                                                          \
+            v8f acc[G];                                                                                   \
+            for (int o = 0; o < (G); o++) acc[o] = splat8(bias[o]);                                       \
+            for (int c = 0; c < 3; c++)                                                                   \
+                for (int i = 0; i < 3; i++) {                                                             \
+                    const float *src = rows[i] + c * stride + x0;                                         \
+                    for (int j = 0; j < 3; j++) {                                                         \
+                        v8f v = load8(src + j);                                                           \
+                        for (int o = 0; o < (G); o++) acc[o] += wv[o][c * 9 + i * 3 + j] * v;            \
+                    }                                                                                     \
+                }                                                                                         \
+            for (int o = 0; o < (G); o++) {                                                               \
+                v8f r = prelu8(acc[o], splat8(slope[o]));                                                 \
+                memcpy(dst + o * dstride + x0, &r, sizeof r);                                             \
+            }                                                                                             \
+        }                                                                                                 \
     }
+
+CONV1_ROW(conv1_row, PNET_C1)
+CONV1_ROW(conv1_row7, 7)
+CONV1_ROW(conv1_row8, 8)
+
+/* Weights (oc, 3, 3, 3) broadcast to vectors: wv[o][27]. NULL when out of memory. */
+static v8f (*broadcast_weights(const float *weight, int64_t oc))[27] {
+    v8f(*wv)[27] = aligned_alloc(32, sizeof(v8f) * oc * 27);
+    if (wv)
+        for (int64_t o = 0; o < oc; o++)
+            for (int k = 0; k < 27; k++) wv[o][k] = splat8(weight[o * 27 + k]);
+    return wv;
 }
 
 /* Level rows [r0, r1) of a level_h x level_w pyramid level (built from the table of one
@@ -144,7 +159,7 @@ HOT static int pnet_front(const int32_t *table, int64_t hp, int64_t wp, int64_t 
     int64_t *rsb = malloc(sizeof(int64_t) * 2 * (r1 - r0));
     float *ring = calloc((size_t)(4 * 3 * stride), sizeof(float)); /* 4 level rows */
     float *conv = malloc(sizeof(float) * 2 * PNET_C1 * cwp);        /* 2 conv rows */
-    v8f(*wv)[27] = aligned_alloc(32, sizeof(v8f) * PNET_C1 * 27);
+    v8f(*wv)[27] = broadcast_weights(weight, PNET_C1);
     if (!cols || !rsb || !ring || !conv || !wv) {
         free(cols), free(rsb), free(ring), free(conv), free(wv);
         return -1;
@@ -152,8 +167,6 @@ HOT static int pnet_front(const int32_t *table, int64_t hp, int64_t wp, int64_t 
     int64_t *cs = cols, *ce = cols + level_w, *rs = rsb, *re = rsb + (r1 - r0);
     bins(wp - 1, level_w, 0, level_w, cs, ce);
     bins(hp - 1, level_h, r0, r1 - r0, rs, re);
-    for (int o = 0; o < PNET_C1; o++)
-        for (int k = 0; k < 27; k++) wv[o][k] = splat8(weight[o * 27 + k]);
 
     int64_t built = 0; /* level rows r0 .. r0 + built - 1 are in the ring (slot = row % 4) */
     for (int64_t py = 0; py < ph; py++) {
@@ -214,6 +227,75 @@ HOT static int crops(const int32_t *table, int64_t hp, int64_t wp, int64_t n, co
     return 0;
 }
 
+/* R-Net / O-Net first layer straight from the table: for every box, the standardised
+ * size x size crop (as crops() makes it), conv 3x3 (3 -> oc, oc 28 or 32) + PReLU, then
+ * 3x3 stride-2 ceil-mode max pooling: out (n, p, p, oc) with p = ceil((size - 5) / 2) + 1. */
+HOT static int stage_front(const int32_t *table, int64_t hp, int64_t wp, int64_t n, const int64_t *inds,
+                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
+                           int64_t size, int64_t oc, const float *weight, const float *bias, const float *slope,
+                           float *out) {
+    if (oc % 7 && oc % 8) return -2;
+    const int64_t cw = size - 2, cwp = (cw + 7) / 8 * 8, stride = cwp + 8;
+    const int64_t p = (cw - 3 + 1) / 2 + 1 - ((cw - 3 + 1) / 2 * 2 >= cw);
+    int64_t *b = malloc(sizeof(int64_t) * 4 * size);
+    float *crop = calloc((size_t)(size * 3 * stride), sizeof(float));
+    float *conv = malloc(sizeof(float) * cw * oc * cwp);
+    float *vmax = malloc(sizeof(float) * oc * cwp);
+    v8f(*wv)[27] = broadcast_weights(weight, oc);
+    if (!b || !crop || !conv || !vmax || !wv) {
+        free(b), free(crop), free(conv), free(vmax), free(wv);
+        return -1;
+    }
+    int64_t *rs = b, *re = b + size, *cs = b + 2 * size, *ce = b + 3 * size;
+    for (int64_t k = 0; k < n; k++) {
+        bins(y1[k] - y0[k], size, 0, size, rs, re);
+        bins(x1[k] - x0[k], size, 0, size, cs, ce);
+        const int32_t *img = table + inds[k] * hp * wp * 3;
+        for (int64_t i = 0; i < size; i++) {
+            const int32_t *top = img + (y0[k] + rs[i]) * wp * 3, *bottom = img + (y0[k] + re[i]) * wp * 3;
+            float *dst = crop + i * 3 * stride;
+            for (int64_t j = 0; j < size; j++) {
+                float scale = bin_scale(re[i] - rs[i], ce[j] - cs[j]);
+                const int64_t a = (x0[k] + cs[j]) * 3, e = (x0[k] + ce[j]) * 3;
+                for (int c = 0; c < 3; c++) {
+                    int32_t sum = (bottom[e + c] - bottom[a + c]) - (top[e + c] - top[a + c]);
+                    dst[c * stride + j] = (float)sum * scale - STD_OFFSET;
+                }
+            }
+        }
+        for (int64_t y = 0; y < cw; y++) {
+            const float *rows[3] = {crop + y * 3 * stride, crop + (y + 1) * 3 * stride, crop + (y + 2) * 3 * stride};
+            float *dst = conv + y * oc * cwp;
+            if (oc % 8 == 0)
+                for (int64_t o = 0; o < oc; o += 8)
+                    conv1_row8(rows, stride, cw, (const v8f(*)[27])(wv + o), bias + o, slope + o, dst + o * cwp, cwp);
+            else
+                for (int64_t o = 0; o < oc; o += 7)
+                    conv1_row7(rows, stride, cw, (const v8f(*)[27])(wv + o), bias + o, slope + o, dst + o * cwp, cwp);
+        }
+        float *dst = out + k * p * p * oc;
+        for (int64_t py = 0; py < p; py++) {
+            int64_t ya = 2 * py, yb = ya + 3 < cw ? ya + 3 : cw;
+            memcpy(vmax, conv + ya * oc * cwp, sizeof(float) * oc * cwp);
+            for (int64_t y = ya + 1; y < yb; y++) {
+                const float *src = conv + y * oc * cwp;
+                for (int64_t i = 0; i < oc * cwp; i++) vmax[i] = src[i] > vmax[i] ? src[i] : vmax[i];
+            }
+            for (int64_t px = 0; px < p; px++) {
+                int64_t xa = 2 * px, xb = xa + 3 < cw ? xa + 3 : cw;
+                for (int64_t o = 0; o < oc; o++) {
+                    const float *v = vmax + o * cwp;
+                    float m = v[xa];
+                    for (int64_t x = xa + 1; x < xb; x++) m = v[x] > m ? v[x] : m;
+                    dst[(py * p + px) * oc + o] = m;
+                }
+            }
+        }
+    }
+    free(b), free(crop), free(conv), free(vmax), free(wv);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ PReLU, pooling */
 /* In-place PReLU of (n, c) channels-last values. */
 HOT static void prelu_inplace(float *restrict x, int64_t n, int64_t c, const float *restrict w) {
@@ -257,6 +339,42 @@ HOT static int prelu_max_pool(const float *restrict x, int64_t n, int64_t h, int
         }
     free(lo);
     return 0;
+}
+
+/* ------------------------------------------------------------------------- NMS */
+/* Greedy suppression of boxes (n, 4) x1, y1, x2, y2 already in priority order: keep[j]
+ * (1 on entry for candidates) is cleared when a kept box i < j overlaps j by more than
+ * the threshold. The overlap is the one box_ops.pairwise_overlap computes, in the same
+ * float32 operations and order (no fused multiply-adds): "union" (mode 0) is intersection
+ * over union without +1 and is compared in double; "min" (mode 1) is intersection over
+ * the smaller area with the +1 convention and is compared in float32. */
+__attribute__((optimize("fp-contract=off"))) static void greedy_nms(const float *b, int64_t n,
+                                                                    double threshold, int mode,
+                                                                    uint8_t *keep) {
+    const float one = mode ? 1.0f : 0.0f, tf = (float)threshold;
+    for (int64_t i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        const float *p = b + 4 * i;
+        float area_i = (p[2] - p[0] + one) * (p[3] - p[1] + one);
+        for (int64_t j = i + 1; j < n; j++) {
+            if (!keep[j]) continue;
+            const float *q = b + 4 * j;
+            float area_j = (q[2] - q[0] + one) * (q[3] - q[1] + one);
+            float w = (p[2] < q[2] ? p[2] : q[2]) - (p[0] > q[0] ? p[0] : q[0]) + one;
+            float h = (p[3] < q[3] ? p[3] : q[3]) - (p[1] > q[1] ? p[1] : q[1]) + one;
+            w = w > 0.0f ? w : 0.0f;
+            h = h > 0.0f ? h : 0.0f;
+            float inter = w * h;
+            if (mode) {
+                float o = inter / (area_i < area_j ? area_i : area_j);
+                if (o > tf) keep[j] = 0;
+            } else {
+                float u = area_i + area_j;
+                float o = inter / (u - inter);
+                if ((double)o > threshold) keep[j] = 0;
+            }
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ Python bindings */
@@ -311,7 +429,37 @@ static PyObject *py_prelu_max_pool(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *py_greedy_nms(PyObject *self, PyObject *args) {
+    Py_ssize_t boxes, n, keep;
+    double threshold;
+    int mode;
+    if (!PyArg_ParseTuple(args, "nndin", &boxes, &n, &threshold, &mode, &keep)) return NULL;
+    Py_BEGIN_ALLOW_THREADS greedy_nms(ADDR(const float, boxes), n, threshold, mode, ADDR(uint8_t, keep));
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+}
+
+static PyObject *py_stage_front(PyObject *self, PyObject *args) {
+    Py_ssize_t table, hp, wp, n, inds, y0, y1, x0, x1, size, oc, weight, bias, slope, out;
+    int rc;
+    if (!PyArg_ParseTuple(args, "nnnnnnnnnnnnnnn", &table, &hp, &wp, &n, &inds, &y0, &y1, &x0, &x1, &size, &oc,
+                          &weight, &bias, &slope, &out))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS rc = stage_front(ADDR(const int32_t, table), hp, wp, n, ADDR(const int64_t, inds),
+                                            ADDR(const int64_t, y0), ADDR(const int64_t, y1),
+                                            ADDR(const int64_t, x0), ADDR(const int64_t, x1), size, oc,
+                                            ADDR(const float, weight), ADDR(const float, bias),
+                                            ADDR(const float, slope), ADDR(float, out));
+    Py_END_ALLOW_THREADS if (rc == -1) return PyErr_NoMemory();
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, "stage_front: output channels must be a multiple of 7 or 8");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"stage_front", py_stage_front, METH_VARARGS, "Box crops through R-Net / O-Net conv1, PReLU, pool."},
+    {"greedy_nms", py_greedy_nms, METH_VARARGS, "Greedy suppression of boxes in priority order."},
     {"integral_band", py_integral_band, METH_VARARGS, "Local summed-area table of an image band."},
     {"pnet_front", py_pnet_front, METH_VARARGS, "Pyramid-level rows through P-Net conv1, PReLU, pool."},
     {"crops", py_crops, METH_VARARGS, "Standardised area-resized box crops from a summed-area table."},

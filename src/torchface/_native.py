@@ -1,8 +1,9 @@
 """Tensor-level wrappers of the optional C kernels (``torchface._kernels``).
 
 The kernels fuse the memory-bound parts of the MTCNN cascade on the CPU: the summed-area
-table, pyramid levels straight into P-Net's first convolution + PReLU + pooling, box crops,
-and PReLU (+ pooling) of R-Net / O-Net. Each wrapper checks what the kernel assumes
+table; pyramid levels straight into P-Net's first convolution + PReLU + pooling; box crops
+straight into R-Net's / O-Net's (or crops alone); PReLU (+ pooling) of the later layers;
+greedy NMS (a per-box loop, without the GIL). Each wrapper checks what its kernel assumes
 (CPU, dtype, contiguity); callers use them only when :func:`enabled` says so and fall back
 to torch operators otherwise. The results agree with the torch path to float rounding.
 
@@ -25,10 +26,12 @@ __all__ = [
     "available",
     "crops",
     "enabled",
+    "greedy_nms",
     "integral_band",
     "pnet_front",
     "prelu_",
     "prelu_max_pool",
+    "stage_front",
 ]
 
 
@@ -120,6 +123,60 @@ def crops(
     out = torch.empty((n, size, size, 3), dtype=torch.float32)
     if n:
         _kernels.crops(table.data_ptr(), hp, wp, n, *(t.data_ptr() for t in bounds), size, out.data_ptr())
+    return out.permute(0, 3, 1, 2)
+
+
+def greedy_nms(boxes: torch.Tensor, threshold: float, mode: str) -> torch.Tensor:
+    """Keep mask of greedy NMS over float32 ``(N, 4)`` boxes already in priority order.
+
+    Same overlap arithmetic and comparisons as :mod:`torchface.detection.box_ops`
+    (``mode`` ``"union"`` or ``"min"``), so the same boxes are kept.
+    """
+    boxes = boxes.contiguous()
+    _require(boxes, torch.float32, "boxes")
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes: expected (N, 4), got {tuple(boxes.shape)}")
+    keep = torch.ones(boxes.shape[0], dtype=torch.uint8)
+    n, min_mode = boxes.shape[0], int(mode == "min")
+    _kernels.greedy_nms(boxes.data_ptr(), n, float(threshold), min_mode, keep.data_ptr())
+    return keep.bool()
+
+
+def stage_front(
+    table: torch.Tensor,
+    image_inds: torch.Tensor,
+    y0: torch.Tensor,
+    y1: torch.Tensor,
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    size: int,
+    conv: torch.nn.Conv2d,
+    slope: torch.Tensor,
+) -> torch.Tensor:
+    """R-Net / O-Net's first layer straight from the table: crops, conv1, PReLU, 3x3/2 pooling.
+
+    Equal (to float rounding) to ``pool(prelu(conv(crops(...))))`` with a 3x3 stride-2
+    ceil-mode pooling; bounds as in :func:`crops`. ``conv`` maps 3 channels to a multiple of
+    7 or 8 with a 3x3 kernel.
+
+    Returns:
+        ``(K, C, P, P)`` float32 channels-last, ``P = ceil((size - 5) / 2) + 1``.
+    """
+    _require(table, torch.int32, "table")
+    weight, bias = conv.weight.detach().contiguous(), conv.bias.detach().contiguous()
+    oc = weight.shape[0]
+    if weight.shape[1:] != (3, 3, 3) or weight.dtype != torch.float32 or (oc % 7 and oc % 8):
+        raise ValueError("stage_front: expected a float32 3x3 conv from 3 channels to a multiple of 7 or 8")
+    _, hp, wp, _ = table.shape
+    bounds = [t.to(torch.int64).contiguous() for t in (image_inds, y0, y1, x0, x1)]
+    n, p = bounds[0].shape[0], _ceil_pool_size(size - 2, 3, 2)
+    out = torch.empty((n, p, p, oc), dtype=torch.float32)
+    slope = slope.detach().contiguous()
+    if n:
+        _kernels.stage_front(
+            table.data_ptr(), hp, wp, n, *(t.data_ptr() for t in bounds), size, oc,
+            weight.data_ptr(), bias.data_ptr(), slope.data_ptr(), out.data_ptr(),
+        )
     return out.permute(0, 3, 1, 2)
 
 

@@ -1,8 +1,17 @@
 import numpy as np
+import pytest
 import torch
 
 from torchface.detection import box_ops
 from torchface.detection.box_ops import batched_nms, nms, pairwise_overlap
+
+
+@pytest.fixture(autouse=True, params=["native", "torch"])
+def nms_path(request, monkeypatch):
+    """Every test runs with the C greedy loop and with the pure-torch blockwise one."""
+    if request.param == "torch":
+        monkeypatch.setenv("TORCHFACE_NATIVE", "0")
+    return request.param
 
 
 def _random_boxes(n, seed, spread=200.0):
@@ -115,3 +124,13 @@ def test_threshold_comparison_follows_each_reference():
     # IoU exactly 0.6 (no +1): torchvision compares float32 0.6 with double 0.6 -> above.
     b = torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 6.0]])
     assert nms(b, torch.tensor([0.9, 0.8]), 0.6, "union").tolist() == [0]
+
+
+def test_fractional_boxes_match_the_plain_greedy_implementation():
+    # sub-pixel coordinates, as after bounding-box regression: every rounding step counts
+    g = torch.Generator().manual_seed(12)
+    xy = torch.rand(400, 2, generator=g) * 90
+    boxes = torch.cat([xy, xy + torch.rand(400, 2, generator=g) * 30 + 1], 1)
+    scores = torch.rand(400, generator=g)
+    for mode, thr in (("union", 0.5), ("union", 0.7), ("min", 0.7)):
+        assert nms(boxes, scores, thr, mode).tolist() == _greedy_reference(boxes, scores, thr, mode)

@@ -11,12 +11,15 @@ Two overlap conventions are used by the reference detector and both are kept bit
 Suppression is the usual greedy one (a box is removed when it overlaps a kept,
 higher-scoring box by more than the threshold). It is evaluated blockwise from overlap
 matrices, so there is no per-box Python work on the accelerator and memory stays bounded
-for any number of boxes.
+for any number of boxes. On the CPU a C loop does the same comparisons when the optional
+kernels are built (:mod:`torchface._native`).
 """
 
 from __future__ import annotations
 
 import torch
+
+from .. import _native
 
 __all__ = ["batched_nms", "nms", "pairwise_overlap"]
 
@@ -103,6 +106,8 @@ def _exceeds(overlap: torch.Tensor, threshold: float, mode: str) -> torch.Tensor
 
 def _greedy(boxes: torch.Tensor, threshold: float, mode: str) -> torch.Tensor:
     """Keep mask for boxes already sorted by priority."""
+    if boxes.dtype == torch.float32 and _native.enabled(boxes):
+        return _native.greedy_nms(boxes, threshold, mode)
     n = boxes.shape[0]
     keep = torch.zeros(n, dtype=torch.bool, device=boxes.device)
     kept_parts: list[torch.Tensor] = []

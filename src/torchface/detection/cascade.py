@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from .. import _native
-from .._parallel import parallel_map
+from .._parallel import parallel_map, workers_only
 from .box_ops import batched_nms
 
 __all__ = [
@@ -376,10 +376,20 @@ def _stage(net, table, boxes, image_inds, width, height, size, dtype):
     chunk = _CPU_CHUNK.get(size, _CHUNK) if dev.type == "cpu" else _CHUNK
 
     native = dtype == torch.float32 and table.dtype == torch.int32 and _native.enabled(table)
-    crop = _native.crops if native else partial(area_resize_boxes, dtype=dtype, standardize=True)
+    if native and not torch.is_grad_enabled() and hasattr(net, "forward_pooled"):
+        # crops, conv1, PReLU and pooling in one C pass per box
+        front = partial(_native.stage_front, conv=net.conv1, slope=net.prelu1.weight)
+
+        def run(*bounds):
+            return net.forward_pooled(front(table, *bounds, size))
+    else:
+        crop = _native.crops if native else partial(area_resize_boxes, dtype=dtype, standardize=True)
+
+        def run(*bounds):
+            return net(crop(table, *bounds, size))
 
     def score(part: slice) -> tuple[torch.Tensor, ...]:
-        return net(crop(table, image_inds[part], y0[part], y1[part], x0[part], x1[part], size))
+        return run(image_inds[part], y0[part], y1[part], x0[part], x1[part])
 
     n = boxes.shape[0]
     if dev.type == "cpu":  # equal parts, a multiple of the thread count, none above chunk
@@ -405,6 +415,12 @@ def run_cascade(
 
     Runs on ``images.device``; the nets must live there too.
     """
+    with workers_only(images.device):
+        return _cascade(images, pnet, rnet, onet, min_face_size, thresholds, factor)
+
+
+def _cascade(images, pnet, rnet, onet, min_face_size, thresholds, factor) -> CascadeOutput:
+    """:func:`run_cascade`'s body (on the CPU, the heavy parts run on the workers)."""
     dtype = next(pnet.parameters()).dtype
     dev = images.device
     batch, height, width, _ = images.shape

@@ -202,7 +202,14 @@ class RNet(_MTCNNStage):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the refinement network on standardised ``(N, 3, 24, 24)`` crops."""
-        x = prelu_max_pool(self.conv1(x), self.prelu1.weight, self.pool1)
+        return self.forward_pooled(prelu_max_pool(self.conv1(x), self.prelu1.weight, self.pool1))
+
+    def forward_pooled(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network from the pooled first layer ``(N, 28, 11, 11)`` on.
+
+        The detector computes that layer from its crops in one C kernel on the CPU
+        (:func:`torchface._native.stage_front`).
+        """
         x = prelu_max_pool(self.conv2(x), self.prelu2.weight, self.pool2)
         x = prelu(self.conv3(x), self.prelu3.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
@@ -249,7 +256,10 @@ class ONet(_MTCNNStage):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the output network on standardised ``(N, 3, 48, 48)`` crops."""
-        x = prelu_max_pool(self.conv1(x), self.prelu1.weight, self.pool1)
+        return self.forward_pooled(prelu_max_pool(self.conv1(x), self.prelu1.weight, self.pool1))
+
+    def forward_pooled(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The network from the pooled first layer ``(N, 32, 23, 23)`` on (see :class:`RNet`)."""
         x = prelu_max_pool(self.conv2(x), self.prelu2.weight, self.pool2)
         x = prelu_max_pool(self.conv3(x), self.prelu3.weight, self.pool3)
         x = prelu(self.conv4(x), self.prelu4.weight)
