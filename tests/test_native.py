@@ -141,6 +141,21 @@ def test_prelu_in_place_is_bit_exact():
     assert torch.equal(out, expected)
 
 
+def test_boxes_outside_the_image_are_refused_not_read(mtcnn_weights_dir):
+    net = RNet(weights=mtcnn_weights_dir / "rnet.pt")
+    table = integral_image(_image(b=2, h=40, w=50))
+    ok = [torch.tensor([v]) for v in (1, 0, 40, 0, 50)]  # the whole of image 1
+    assert _native.crops(table, *ok, 24).shape == (1, 3, 24, 24)
+    bad = {0: 2, 2: 41, 4: 51, 1: -1, 3: 50}  # image, y1, x1, y0, x0 (empty) out of range
+    for pos, value in bad.items():
+        args = list(ok)
+        args[pos] = torch.tensor([value])
+        with pytest.raises(ValueError, match="outside its image"):
+            _native.crops(table, *args, 24)
+        with pytest.raises(ValueError, match="outside its image"):
+            _native.stage_front(table, *args, 24, net.conv1, net.prelu1.weight)
+
+
 def test_greedy_nms_refuses_bad_shapes():
     with pytest.raises(ValueError, match=r"\(N, 4\)"):
         _native.greedy_nms(torch.zeros((3, 5)), 0.5, "union")

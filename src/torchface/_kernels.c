@@ -198,11 +198,23 @@ HOT static int pnet_front(const int32_t *table, int64_t hp, int64_t wp, int64_t 
 }
 
 /* ------------------------------------------------------------------------ crops */
+/* Whether every box is a non-empty region inside its image (b images of hp - 1 rows and
+ * wp - 1 columns): the kernels below read the table there and nowhere else. */
+static int boxes_inside(int64_t b, int64_t hp, int64_t wp, int64_t n, const int64_t *inds, const int64_t *y0,
+                        const int64_t *y1, const int64_t *x0, const int64_t *x1) {
+    for (int64_t k = 0; k < n; k++)
+        if (inds[k] < 0 || inds[k] >= b || y0[k] < 0 || y1[k] <= y0[k] || y1[k] >= hp || x0[k] < 0 ||
+            x1[k] <= x0[k] || x1[k] >= wp)
+            return 0;
+    return 1;
+}
+
 /* Crop [y0, y1) x [x0, x1) of image inds[k] area-resized to size x size and standardised,
  * for every box k: out (n, size, size, 3) float32. */
-HOT static int crops(const int32_t *table, int64_t hp, int64_t wp, int64_t n, const int64_t *inds,
+HOT static int crops(const int32_t *table, int64_t b_images, int64_t hp, int64_t wp, int64_t n, const int64_t *inds,
                      const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                      int64_t size, float *out) {
+    if (!boxes_inside(b_images, hp, wp, n, inds, y0, y1, x0, x1)) return -3;
     int64_t *b = malloc(sizeof(int64_t) * 4 * size);
     if (!b) return -1;
     int64_t *rs = b, *re = b + size, *cs = b + 2 * size, *ce = b + 3 * size;
@@ -230,11 +242,13 @@ HOT static int crops(const int32_t *table, int64_t hp, int64_t wp, int64_t n, co
 /* R-Net / O-Net first layer straight from the table: for every box, the standardised
  * size x size crop (as crops() makes it), conv 3x3 (3 -> oc, oc 28 or 32) + PReLU, then
  * 3x3 stride-2 ceil-mode max pooling: out (n, p, p, oc) with p = ceil((size - 5) / 2) + 1. */
-HOT static int stage_front(const int32_t *table, int64_t hp, int64_t wp, int64_t n, const int64_t *inds,
+HOT static int stage_front(const int32_t *table, int64_t b_images, int64_t hp, int64_t wp, int64_t n,
+                           const int64_t *inds,
                            const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                            int64_t size, int64_t oc, const float *weight, const float *bias, const float *slope,
                            float *out) {
     if (oc % 7 && oc % 8) return -2;
+    if (!boxes_inside(b_images, hp, wp, n, inds, y0, y1, x0, x1)) return -3;
     const int64_t cw = size - 2, cwp = (cw + 7) / 8 * 8, stride = cwp + 8;
     const int64_t p = (cw - 3 + 1) / 2 + 1 - ((cw - 3 + 1) / 2 * 2 >= cw);
     int64_t *b = malloc(sizeof(int64_t) * 4 * size);
@@ -400,15 +414,23 @@ static PyObject *py_pnet_front(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Python exception for a kernel's error code; NULL for success (0). */
+static PyObject *kernel_error(int rc, const char *name) {
+    if (rc == -1) return PyErr_NoMemory();
+    if (rc == -2) return PyErr_Format(PyExc_ValueError, "%s: unsupported channel count", name);
+    if (rc == -3) return PyErr_Format(PyExc_ValueError, "%s: a box is empty or outside its image", name);
+    return NULL;
+}
+
 static PyObject *py_crops(PyObject *self, PyObject *args) {
-    Py_ssize_t table, hp, wp, n, inds, y0, y1, x0, x1, size, out;
+    Py_ssize_t table, b, hp, wp, n, inds, y0, y1, x0, x1, size, out;
     int rc;
-    if (!PyArg_ParseTuple(args, "nnnnnnnnnnn", &table, &hp, &wp, &n, &inds, &y0, &y1, &x0, &x1, &size, &out))
+    if (!PyArg_ParseTuple(args, "nnnnnnnnnnnn", &table, &b, &hp, &wp, &n, &inds, &y0, &y1, &x0, &x1, &size, &out))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS rc = crops(ADDR(const int32_t, table), hp, wp, n, ADDR(const int64_t, inds),
+    Py_BEGIN_ALLOW_THREADS rc = crops(ADDR(const int32_t, table), b, hp, wp, n, ADDR(const int64_t, inds),
                                       ADDR(const int64_t, y0), ADDR(const int64_t, y1), ADDR(const int64_t, x0),
                                       ADDR(const int64_t, x1), size, ADDR(float, out));
-    Py_END_ALLOW_THREADS if (rc) return PyErr_NoMemory();
+    Py_END_ALLOW_THREADS if (rc) return kernel_error(rc, "crops");
     Py_RETURN_NONE;
 }
 
@@ -439,21 +461,17 @@ static PyObject *py_greedy_nms(PyObject *self, PyObject *args) {
 }
 
 static PyObject *py_stage_front(PyObject *self, PyObject *args) {
-    Py_ssize_t table, hp, wp, n, inds, y0, y1, x0, x1, size, oc, weight, bias, slope, out;
+    Py_ssize_t table, b, hp, wp, n, inds, y0, y1, x0, x1, size, oc, weight, bias, slope, out;
     int rc;
-    if (!PyArg_ParseTuple(args, "nnnnnnnnnnnnnnn", &table, &hp, &wp, &n, &inds, &y0, &y1, &x0, &x1, &size, &oc,
-                          &weight, &bias, &slope, &out))
+    if (!PyArg_ParseTuple(args, "nnnnnnnnnnnnnnnn", &table, &b, &hp, &wp, &n, &inds, &y0, &y1, &x0, &x1, &size,
+                          &oc, &weight, &bias, &slope, &out))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS rc = stage_front(ADDR(const int32_t, table), hp, wp, n, ADDR(const int64_t, inds),
+    Py_BEGIN_ALLOW_THREADS rc = stage_front(ADDR(const int32_t, table), b, hp, wp, n, ADDR(const int64_t, inds),
                                             ADDR(const int64_t, y0), ADDR(const int64_t, y1),
                                             ADDR(const int64_t, x0), ADDR(const int64_t, x1), size, oc,
                                             ADDR(const float, weight), ADDR(const float, bias),
                                             ADDR(const float, slope), ADDR(float, out));
-    Py_END_ALLOW_THREADS if (rc == -1) return PyErr_NoMemory();
-    if (rc) {
-        PyErr_SetString(PyExc_ValueError, "stage_front: output channels must be a multiple of 7 or 8");
-        return NULL;
-    }
+    Py_END_ALLOW_THREADS if (rc) return kernel_error(rc, "stage_front");
     Py_RETURN_NONE;
 }
 

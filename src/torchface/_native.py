@@ -47,9 +47,11 @@ def enabled(*tensors: torch.Tensor) -> bool:
     return all(t.device.type == "cpu" for t in tensors)
 
 
-def _require(t: torch.Tensor, dtype: torch.dtype, name: str) -> None:
+def _require(t: torch.Tensor, dtype: torch.dtype, name: str, dims: int | None = None) -> None:
     if t.device.type != "cpu" or t.dtype != dtype or not t.is_contiguous():
         raise ValueError(f"{name}: expected a contiguous CPU {dtype} tensor, got {t.dtype} on {t.device}")
+    if dims is not None and (t.dim() != dims or t.shape[-1] != 3):
+        raise ValueError(f"{name}: expected {dims} dimensions ending in 3 channels, got {tuple(t.shape)}")
 
 
 def integral_band(image: torch.Tensor, out: torch.Tensor) -> None:
@@ -58,7 +60,7 @@ def integral_band(image: torch.Tensor, out: torch.Tensor) -> None:
     ``out`` is the band's ``(rows, W, 3)`` int32 view of the table (rows may be strided:
     the table's row stride is used); row ``y`` receives the sums over band rows ``<= y``.
     """
-    _require(image, torch.uint8, "image")
+    _require(image, torch.uint8, "image", dims=3)
     rows, w, c = image.shape
     if out.dtype != torch.int32 or out.shape != image.shape or out.stride()[1:] != (3, 1) or c != 3:
         raise ValueError("out: expected an int32 (rows, W, 3) view with contiguous rows")
@@ -84,7 +86,7 @@ def pnet_front(
     Returns:
         ``(1, 10, ceil((stop - start - 2) / 2), ceil((width - 2) / 2))`` float32, channels-last.
     """
-    _require(table, torch.int32, "table")
+    _require(table, torch.int32, "table", dims=3)
     (start, stop), (level_h, level_w) = rows, level_size
     if start % 2 or stop - start < 3 or level_w < 3 or stop > level_h:
         raise ValueError(f"pnet_front: bad rows {rows} of a {level_size} level")
@@ -102,6 +104,14 @@ def pnet_front(
     return out.permute(0, 3, 1, 2)
 
 
+def _bounds(*values: torch.Tensor) -> list[torch.Tensor]:
+    """Box indices / bounds as equal-length contiguous int64 CPU vectors (the kernels check them)."""
+    out = [v.to(torch.int64).contiguous().reshape(-1) for v in values]
+    if any(v.shape != out[0].shape for v in out) or any(v.device.type != "cpu" for v in out):
+        raise ValueError("box bounds: expected equal-length CPU vectors")
+    return out
+
+
 def crops(
     table: torch.Tensor,
     image_inds: torch.Tensor,
@@ -114,15 +124,16 @@ def crops(
     """Standardised area-resized crops ``[y0:y1, x0:x1]`` of each box, ``(K, 3, size, size)``.
 
     ``table`` is the ``(B, H + 1, W + 1, 3)`` int32 summed-area table; the bounds must lie
-    inside the images and be non-empty (the caller clips them). Channels-last float32.
+    inside the images and be non-empty (the caller clips them; the kernel refuses anything
+    else with a ``ValueError``). Channels-last float32.
     """
-    _require(table, torch.int32, "table")
+    _require(table, torch.int32, "table", dims=4)
     b, hp, wp, _ = table.shape
-    bounds = [t.to(torch.int64).contiguous() for t in (image_inds, y0, y1, x0, x1)]
+    bounds = _bounds(image_inds, y0, y1, x0, x1)
     n = bounds[0].shape[0]
     out = torch.empty((n, size, size, 3), dtype=torch.float32)
     if n:
-        _kernels.crops(table.data_ptr(), hp, wp, n, *(t.data_ptr() for t in bounds), size, out.data_ptr())
+        _kernels.crops(table.data_ptr(), b, hp, wp, n, *(t.data_ptr() for t in bounds), size, out.data_ptr())
     return out.permute(0, 3, 1, 2)
 
 
@@ -162,19 +173,19 @@ def stage_front(
     Returns:
         ``(K, C, P, P)`` float32 channels-last, ``P = ceil((size - 5) / 2) + 1``.
     """
-    _require(table, torch.int32, "table")
+    _require(table, torch.int32, "table", dims=4)
     weight, bias = conv.weight.detach().contiguous(), conv.bias.detach().contiguous()
     oc = weight.shape[0]
     if weight.shape[1:] != (3, 3, 3) or weight.dtype != torch.float32 or (oc % 7 and oc % 8):
         raise ValueError("stage_front: expected a float32 3x3 conv from 3 channels to a multiple of 7 or 8")
-    _, hp, wp, _ = table.shape
-    bounds = [t.to(torch.int64).contiguous() for t in (image_inds, y0, y1, x0, x1)]
+    b, hp, wp, _ = table.shape
+    bounds = _bounds(image_inds, y0, y1, x0, x1)
     n, p = bounds[0].shape[0], _ceil_pool_size(size - 2, 3, 2)
     out = torch.empty((n, p, p, oc), dtype=torch.float32)
     slope = slope.detach().contiguous()
     if n:
         _kernels.stage_front(
-            table.data_ptr(), hp, wp, n, *(t.data_ptr() for t in bounds), size, oc,
+            table.data_ptr(), b, hp, wp, n, *(t.data_ptr() for t in bounds), size, oc,
             weight.data_ptr(), bias.data_ptr(), slope.data_ptr(), out.data_ptr(),
         )
     return out.permute(0, 3, 1, 2)
