@@ -1,15 +1,18 @@
 """Frames per second of MTCNN.detect at 1080p / 720p / 540p, single and batched.
 
 Usage: python benchmarks/bench_mtcnn.py [--repeats 5] [--threads 2] [--batch 4] [--shared ../shared]
+                                        [--torch-path] [--skip-memory]
 
 Runs torchface's MTCNN and, when facenet_pytorch is importable in the same environment,
 facenet-pytorch's side by side (runs interleaved, same torch, same threads) and prints the ratio.
+``--torch-path`` also times torchface without its C kernels (``TORCHFACE_NATIVE=0``), interleaved.
 Ends with the peak memory of one 3840x2160 detection, measured in a fresh process.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -78,6 +81,14 @@ print(n, base, rss("VmHWM:"))
     )
 
 
+def _without_kernels(fn, inp):
+    os.environ["TORCHFACE_NATIVE"] = "0"
+    try:
+        return fn(inp)
+    finally:
+        del os.environ["TORCHFACE_NATIVE"]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
@@ -85,6 +96,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--torch-path", action="store_true", help="also time torchface without its C kernels")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -99,7 +111,11 @@ def main() -> int:
         ref = None
         print("facenet_pytorch not importable: timing torchface only")
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
+    from torchface import _native
+
+    torch_path = args.torch_path and _native.available()
     header = f"{'size':>10} {'mode':>8} {'torchface fps':>14}"
+    header += f" {'torch-ops fps':>14}" if torch_path else ""
     print(header + (f" {'facenet fps':>12} {'ratio':>6}" if ref else ""))
     for size in SIZES:
         frames = _frames(args.shared, size)
@@ -110,13 +126,17 @@ def main() -> int:
             (f"batch{args.batch}", batch, args.batch),
         ):
             fns = [lambda inp=inp: ours.detect(inp)]
+            if torch_path:
+                fns.append(lambda inp=inp: _without_kernels(ours.detect, inp))
             if ref is not None:
                 fns.append(lambda inp=inp: ref.detect(inp))
             with torch.inference_mode():
                 times = _time_pair(fns, args.repeats)
             line = f"{size[0]}x{size[1]:<5} {mode:>8} {n / times[0]:14.2f}"
+            if torch_path:
+                line += f" {n / times[1]:14.2f}"
             if ref is not None:
-                line += f" {n / times[1]:12.2f} {times[1] / times[0]:6.2f}"
+                line += f" {n / times[-1]:12.2f} {times[-1] / times[0]:6.2f}"
             print(line, flush=True)
 
     if not args.skip_memory:

@@ -19,6 +19,11 @@ boxes, scores and landmarks agree to float rounding. What changes is how it is c
   level's NMS, R-Net / O-Net chunks) run side by side on one-thread workers
   (:mod:`torchface._parallel`), which keeps two cores busier than torch's intra-op threads
   do on these small operators.
+* On the CPU, when the optional C kernels are built (:mod:`torchface._native`), the
+  memory-bound steps are fused: a pyramid level's rows go straight from the table through
+  P-Net's first convolution, PReLU and pooling (the level itself is never stored), box
+  crops straight through R-Net's / O-Net's first layer, and NMS is a C loop. Results agree
+  with the torch path to float rounding.
 * Everything stays on the input's device until the caller asks for results.
 
 Latent bugs of the reference that are fixed here: an image smaller than ``min_face_size``
@@ -115,8 +120,9 @@ def integral_image(images: torch.Tensor) -> torch.Tensor:
 
     int32 when the total cannot overflow it (up to 8.4 megapixels), else int64. Row sums
     along the width are taken in float32 (exact: below 2**24 for widths up to 65,793),
-    then accumulated down the height in the integer table. On the CPU, horizontal bands
-    are summed side by side and then offset by the bands above them (integers: exact).
+    then accumulated down the height in the integer table (or in one C pass per band when
+    the kernels are built). On the CPU, horizontal bands are summed side by side and then
+    offset by the bands above them (integers: exact).
     """
     b, h, w, c = images.shape
     dtype = torch.int32 if 255 * h * w < 2**31 else torch.int64
