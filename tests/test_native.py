@@ -83,15 +83,19 @@ def test_pnet_front_refuses_odd_start_rows(mtcnn_weights_dir):
         _native.pnet_front(table[0], (40, 50), (1, 20), net.conv1, net.prelu1.weight)
 
 
+def _random_boxes(k, seed, images=2, h=90, w=120, side=70):
+    """``inds, y0, y1, x0, x1`` of k non-empty boxes inside ``images`` images of h x w."""
+    g = torch.Generator().manual_seed(seed)
+    y0 = torch.randint(0, h - 10, (k,), generator=g)
+    x0 = torch.randint(0, w - 20, (k,), generator=g)
+    y1 = torch.minimum(y0 + torch.randint(1, side, (k,), generator=g), torch.tensor(h))
+    x1 = torch.minimum(x0 + torch.randint(1, side, (k,), generator=g), torch.tensor(w))
+    return torch.randint(0, images, (k,), generator=g), y0, y1, x0, x1
+
+
 def test_crops_equal_the_torch_crops():
     table = integral_image(_image(b=2, h=90, w=120))
-    g = torch.Generator().manual_seed(5)
-    k = 40
-    y0 = torch.randint(0, 80, (k,), generator=g)
-    x0 = torch.randint(0, 100, (k,), generator=g)
-    y1 = torch.minimum(y0 + torch.randint(1, 70, (k,), generator=g), torch.tensor(90))
-    x1 = torch.minimum(x0 + torch.randint(1, 70, (k,), generator=g), torch.tensor(120))
-    inds = torch.randint(0, 2, (k,), generator=g)
+    inds, y0, y1, x0, x1 = _random_boxes(40, seed=5)
     for size in (24, 48):
         expected = area_resize_boxes(table, inds, y0, y1, x0, x1, size, torch.float32, standardize=True)
         got = _native.crops(table, inds, y0, y1, x0, x1, size)
@@ -104,13 +108,7 @@ def test_crops_equal_the_torch_crops():
 def test_stage_front_equals_crop_conv_prelu_pool(mtcnn_weights_dir, cls, size):
     net = cls(weights=mtcnn_weights_dir / f"{cls.__name__.lower()}.pt")
     table = integral_image(_image(b=2, h=90, w=120, seed=9))
-    g = torch.Generator().manual_seed(6)
-    k = 30
-    y0 = torch.randint(0, 60, (k,), generator=g)
-    x0 = torch.randint(0, 90, (k,), generator=g)
-    y1 = torch.minimum(y0 + torch.randint(1, 80, (k,), generator=g), torch.tensor(90))
-    x1 = torch.minimum(x0 + torch.randint(1, 80, (k,), generator=g), torch.tensor(120))
-    inds = torch.randint(0, 2, (k,), generator=g)
+    inds, y0, y1, x0, x1 = _random_boxes(30, seed=6, side=80)
     with torch.no_grad():
         crops = area_resize_boxes(table, inds, y0, y1, x0, x1, size, torch.float32, standardize=True)
         expected = F.max_pool2d(F.prelu(net.conv1(crops), net.prelu1.weight), 3, 2, ceil_mode=True)
