@@ -98,7 +98,7 @@ def workers_only(device: torch.device) -> Iterator[None]:
 
     Between :func:`parallel_map` calls the caller runs only small operators. With more than
     one OpenMP thread, its idle team threads spin-wait for the next parallel region and
-    take CPU time from the workers (measured: about 15% of a 540p detection on two cores).
+    take CPU time from the workers (measured on two cores: about 7% of a 540p detection).
     :func:`parallel_map` inside the block still uses the caller's original thread count;
     the count is restored on exit.
     """
