@@ -92,17 +92,20 @@ HOT static void integral_band(const uint8_t *img, int64_t rows, int64_t w, int32
 }
 
 /* --------------------------------------------------------------------- P-Net front */
-/* One standardised pyramid-level row, planar: dst[c * stride + x] for x < level_w. */
-INLINE void level_row(const int32_t *table, int64_t wp, int64_t rs, int64_t re, int64_t level_w,
-                      const int64_t *cs, const int64_t *ce, float *dst, int64_t stride) {
+/* One row of standardised bin means: the bins between table rows rs and re, and columns
+ * x0 + cs[j] .. x0 + ce[j] for j < count, of one image's table (wp columns of 3 channels).
+ * Channel c of pixel j goes to dst[j * pixel_step + c * channel_step], so one routine
+ * writes planar rows (pyramid levels, first-layer input) and channels-last crops. */
+INLINE void bin_row(const int32_t *table, int64_t wp, int64_t rs, int64_t re, int64_t x0, int64_t count,
+                    const int64_t *cs, const int64_t *ce, float *dst, int64_t pixel_step, int64_t channel_step) {
     const int32_t *top = table + rs * wp * 3, *bottom = table + re * wp * 3;
-    int64_t kh = re - rs;
-    for (int64_t x = 0; x < level_w; x++) {
-        float scale = bin_scale(kh, ce[x] - cs[x]);
-        const int64_t a = cs[x] * 3, b = ce[x] * 3;
+    const int64_t kh = re - rs;
+    for (int64_t j = 0; j < count; j++) {
+        float scale = bin_scale(kh, ce[j] - cs[j]);
+        const int64_t a = (x0 + cs[j]) * 3, e = (x0 + ce[j]) * 3;
         for (int c = 0; c < 3; c++) {
-            int32_t sum = (bottom[b + c] - top[b + c]) - (bottom[a + c] - top[a + c]);
-            dst[c * stride + x] = (float)sum * scale - STD_OFFSET;
+            int32_t sum = (bottom[e + c] - bottom[a + c]) - (top[e + c] - top[a + c]);
+            dst[j * pixel_step + c * channel_step] = (float)sum * scale - STD_OFFSET;
         }
     }
 }
@@ -172,7 +175,7 @@ HOT static int pnet_front(const int32_t *table, int64_t hp, int64_t wp, int64_t 
     for (int64_t py = 0; py < ph; py++) {
         int64_t ya = 2 * py, nrows = (ya + 1 < cr) ? 2 : 1;
         for (; built < ya + nrows + 2; built++)
-            level_row(table, wp, rs[built], re[built], level_w, cs, ce, ring + (built % 4) * 3 * stride, stride);
+            bin_row(table, wp, rs[built], re[built], 0, level_w, cs, ce, ring + (built % 4) * 3 * stride, 1, stride);
         for (int64_t k = 0; k < nrows; k++) {
             const float *rows[3];
             for (int i = 0; i < 3; i++) rows[i] = ring + ((ya + k + i) % 4) * 3 * stride;
@@ -223,17 +226,8 @@ HOT static int crops(const int32_t *table, int64_t b_images, int64_t hp, int64_t
         bins(x1[k] - x0[k], size, 0, size, cs, ce);
         const int32_t *img = table + inds[k] * hp * wp * 3;
         float *dst = out + k * size * size * 3;
-        for (int64_t i = 0; i < size; i++) {
-            const int32_t *top = img + (y0[k] + rs[i]) * wp * 3, *bottom = img + (y0[k] + re[i]) * wp * 3;
-            for (int64_t j = 0; j < size; j++) {
-                float scale = bin_scale(re[i] - rs[i], ce[j] - cs[j]);
-                const int64_t a = (x0[k] + cs[j]) * 3, e = (x0[k] + ce[j]) * 3;
-                for (int c = 0; c < 3; c++) {
-                    int32_t sum = (bottom[e + c] - bottom[a + c]) - (top[e + c] - top[a + c]);
-                    dst[(i * size + j) * 3 + c] = (float)sum * scale - STD_OFFSET;
-                }
-            }
-        }
+        for (int64_t i = 0; i < size; i++)
+            bin_row(img, wp, y0[k] + rs[i], y0[k] + re[i], x0[k], size, cs, ce, dst + i * size * 3, 3, 1);
     }
     free(b);
     return 0;
@@ -265,18 +259,8 @@ HOT static int stage_front(const int32_t *table, int64_t b_images, int64_t hp, i
         bins(y1[k] - y0[k], size, 0, size, rs, re);
         bins(x1[k] - x0[k], size, 0, size, cs, ce);
         const int32_t *img = table + inds[k] * hp * wp * 3;
-        for (int64_t i = 0; i < size; i++) {
-            const int32_t *top = img + (y0[k] + rs[i]) * wp * 3, *bottom = img + (y0[k] + re[i]) * wp * 3;
-            float *dst = crop + i * 3 * stride;
-            for (int64_t j = 0; j < size; j++) {
-                float scale = bin_scale(re[i] - rs[i], ce[j] - cs[j]);
-                const int64_t a = (x0[k] + cs[j]) * 3, e = (x0[k] + ce[j]) * 3;
-                for (int c = 0; c < 3; c++) {
-                    int32_t sum = (bottom[e + c] - bottom[a + c]) - (top[e + c] - top[a + c]);
-                    dst[c * stride + j] = (float)sum * scale - STD_OFFSET;
-                }
-            }
-        }
+        for (int64_t i = 0; i < size; i++)
+            bin_row(img, wp, y0[k] + rs[i], y0[k] + re[i], x0[k], size, cs, ce, crop + i * 3 * stride, 1, stride);
         for (int64_t y = 0; y < cw; y++) {
             const float *rows[3] = {crop + y * 3 * stride, crop + (y + 1) * 3 * stride, crop + (y + 2) * 3 * stride};
             float *dst = conv + y * oc * cwp;
