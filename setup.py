@@ -1,6 +1,6 @@
-"""Build the optional C kernels (``torchface._kernels``); everything else is in pyproject.toml.
+"""Build the optional C kernels (``faceorganizer.vision._kernels``); everything else is in pyproject.toml.
 
-The extension is optional: without a C compiler the install still succeeds and torchface
+The extension is optional: without a C compiler the install still succeeds and faceorganizer
 runs the same computations with torch operators (slower on the CPU).
 """
 
@@ -12,8 +12,8 @@ flags = [] if sys.platform == "win32" else ["-O3", "-std=gnu11", "-Wno-psabi"]
 setup(
     ext_modules=[
         Extension(
-            "torchface._kernels",
-            sources=["src/torchface/_kernels.c"],
+            "faceorganizer.vision._kernels",
+            sources=["faceorganizer/vision/_kernels.c"],
             extra_compile_args=flags,
             optional=True,
         )

@@ -3,9 +3,9 @@
 Usage: python benchmarks/bench_mtcnn.py [--repeats 5] [--threads 2] [--batch 4] [--shared ../shared]
                                         [--torch-path] [--skip-memory]
 
-Runs torchface's MTCNN and, when facenet_pytorch is importable in the same environment,
+Runs faceorganizer's MTCNN and, when facenet_pytorch is importable in the same environment,
 facenet-pytorch's side by side (runs interleaved, same torch, same threads) and prints the ratio.
-``--torch-path`` also times torchface without its C kernels (``TORCHFACE_NATIVE=0``), interleaved.
+``--torch-path`` also times faceorganizer without its C kernels (``FACEORGANIZER_NATIVE=0``), interleaved.
 Ends with the peak memory of one 3840x2160 detection, measured in a fresh process.
 """
 
@@ -57,7 +57,7 @@ def _peak_memory(shared: Path, threads: int) -> str:
 import resource, torch
 from PIL import Image
 torch.set_num_threads({threads})
-from torchface.detection.mtcnn import MTCNN
+from faceorganizer.vision.detection.mtcnn import MTCNN
 m = MTCNN(weights={str(shared / "weights" / "mtcnn")!r}, keep_all=True)
 img = Image.open({str(shared / "images" / "scenes" / "video_frame_1080p_a.jpg")!r}).convert("RGB")
 img = img.resize((3840, 2160), Image.BILINEAR)
@@ -82,11 +82,11 @@ print(n, base, rss("VmHWM:"))
 
 
 def _without_kernels(fn, inp):
-    os.environ["TORCHFACE_NATIVE"] = "0"
+    os.environ["FACEORGANIZER_NATIVE"] = "0"
     try:
         return fn(inp)
     finally:
-        del os.environ["TORCHFACE_NATIVE"]
+        del os.environ["FACEORGANIZER_NATIVE"]
 
 
 def main() -> int:
@@ -96,11 +96,11 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--skip-memory", action="store_true")
-    ap.add_argument("--torch-path", action="store_true", help="also time torchface without its C kernels")
+    ap.add_argument("--torch-path", action="store_true", help="also time faceorganizer without its C kernels")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from torchface.detection.mtcnn import MTCNN
+    from faceorganizer.vision.detection.mtcnn import MTCNN
 
     ours = MTCNN(weights=args.shared / "weights" / "mtcnn", keep_all=True)
     try:
@@ -109,12 +109,12 @@ def main() -> int:
         ref = RefMTCNN(keep_all=True)
     except ImportError:
         ref = None
-        print("facenet_pytorch not importable: timing torchface only")
+        print("facenet_pytorch not importable: timing faceorganizer only")
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}")
-    from torchface import _native
+    from faceorganizer.vision import _native
 
     torch_path = args.torch_path and _native.available()
-    header = f"{'size':>10} {'mode':>8} {'torchface fps':>14}"
+    header = f"{'size':>10} {'mode':>8} {'faceorganizer fps':>14}"
     header += f" {'torch-ops fps':>14}" if torch_path else ""
     print(header + (f" {'facenet fps':>12} {'ratio':>6}" if ref else ""))
     for size in SIZES:

@@ -2,8 +2,8 @@
 # The main job on one photo, from a fresh clone: set up .venv, put the MTCNN weights in place,
 # detect the faces (table on stdout, annotated copy in out/annotated/), then compare the faces
 # with each other when the Inception-ResNet-V1 (vggface2) weights are available; otherwise show
-# the error that says how to supply them. Weights go to the usual cache ($TORCHFACE_HOME,
-# default ~/.cache/torchface).
+# the error that says how to supply them. Weights go to the usual cache ($FACEORGANIZER_CACHE,
+# default ~/.cache/faceorganizer).
 # Usage: bash scripts/demo.sh [PHOTO]   (default: ../shared/images/scenes/multiface.jpg)
 set -euo pipefail
 caller="$PWD"
@@ -17,7 +17,7 @@ if [ ! -f "$photo" ]; then
   echo "demo: $photo: no such file" >&2
   exit 1
 fi
-tf=.venv/bin/torchface
+tf=.venv/bin/faceorganizer
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -42,12 +42,12 @@ if "$tf" weights verify vggface2 >/dev/null 2>&1; then
 else
   step "${compare[*]}   (vggface2 weights not in the cache)"
   # Offline here so that the demo shows what is missing instead of fetching 107 MB unasked.
-  if TORCHFACE_OFFLINE=1 "${compare[@]}"; then
+  if FACEORGANIZER_OFFLINE=1 "${compare[@]}"; then
     :
   else
     echo
     echo "demo: face comparison skipped: supply the vggface2 weights as the message above says"
-    echo "      (torchface weights download vggface2, or torchface weights import FILE), then re-run."
+    echo "      (faceorganizer weights download vggface2, or faceorganizer weights import FILE), then re-run."
   fi
 fi
 echo

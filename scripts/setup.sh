@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv with torch 2.13.0 (CPU) installed first, then torchface (editable) with extras.
+# Create .venv with torch 2.13.0 (CPU) installed first, then faceorganizer (editable) with extras.
 # Usage: bash scripts/setup.sh [EXTRAS]   e.g. EXTRAS=progress (default) or test,tensorflow
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +13,4 @@ pip=(.venv/bin/python -m pip -q --disable-pip-version-check)
 # torch first: a bare torch requirement with no torch installed would pull a multi-GB CUDA build.
 "${pip[@]}" install "torch==2.13.0"
 "${pip[@]}" install -e ".[${extras}]"
-.venv/bin/python -c "import torch, torchface; print('torchface', torchface.__version__, 'torch', torch.__version__)"
+.venv/bin/python -c "import torch, faceorganizer; print('faceorganizer', faceorganizer.__version__, 'torch', torch.__version__)"

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TORCHFACE_SHARED", REPO.parent / "shared")).resolve()
+SHARED = Path(os.environ.get("FACEORGANIZER_SHARED", REPO.parent / "shared")).resolve()
 
 
 def shared_path(*parts: str) -> Path:
@@ -36,11 +36,11 @@ def mtcnn_weights_dir() -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Never touch the user's caches or the network from a test."""
-    home = tmp_path_factory.mktemp("torchface_home")
-    monkeypatch.setenv("TORCHFACE_HOME", str(home))
+    home = tmp_path_factory.mktemp("weights_cache")
+    monkeypatch.setenv("FACEORGANIZER_CACHE", str(home))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
-    monkeypatch.setenv("TORCHFACE_OFFLINE", "1")
-    monkeypatch.delenv("TORCHFACE_MIRROR", raising=False)
+    monkeypatch.setenv("FACEORGANIZER_OFFLINE", "1")
+    monkeypatch.delenv("FACEORGANIZER_MIRROR", raising=False)
     yield
 
 

@@ -1,4 +1,4 @@
-"""Run the ``torchface`` console command in a subprocess, as a user would."""
+"""Run the ``faceorganizer`` console command in a subprocess, as a user would."""
 
 from __future__ import annotations
 
@@ -12,21 +12,21 @@ from conftest import shared_path
 
 
 def command() -> list[str]:
-    """The installed console script beside this Python, else ``python -m torchface``."""
-    script = Path(sys.executable).with_name("torchface")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "torchface"]
+    """The installed console script beside this Python, else ``python -m faceorganizer``."""
+    script = Path(sys.executable).with_name("faceorganizer")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "faceorganizer"]
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
     """An environment with isolated caches, offline, plus ``extra``."""
     env = dict(os.environ)
-    env.update(TORCHFACE_HOME=str(home), TORCH_HOME=str(home / "torch"), TORCHFACE_OFFLINE="1", **extra)
-    env.pop("TORCHFACE_GALLERY", None)
+    env.update(FACEORGANIZER_CACHE=str(home), TORCH_HOME=str(home / "torch"), FACEORGANIZER_OFFLINE="1")
+    env.update(extra)
     return env
 
 
-def torchface(*args, home: Path, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:
-    """Run ``torchface *args``; returns the completed process (text output)."""
+def faceorganizer(*args, home: Path, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:
+    """Run ``faceorganizer *args``; returns the completed process (text output)."""
     return subprocess.run(
         [*command(), *map(str, args)],
         capture_output=True,
@@ -37,17 +37,17 @@ def torchface(*args, home: Path, timeout: float = 300, **extra: str) -> subproce
 
 
 def in_process(*args, capsys) -> subprocess.CompletedProcess:
-    """Run ``torchface *args`` through ``torchface.cli.main`` in this process.
+    """Run ``faceorganizer *args`` through ``faceorganizer.cli.main`` in this process.
 
     For a test's repeat runs of a command it already ran as a subprocess: same arguments, same
     exit status and output, without another interpreter start and torch import.
     """
-    from torchface.cli import main
+    from faceorganizer.cli import main
 
     capsys.readouterr()
     code = main([str(a) for a in args])
     out = capsys.readouterr()
-    return subprocess.CompletedProcess(["torchface", *map(str, args)], code, out.out, out.err)
+    return subprocess.CompletedProcess(["faceorganizer", *map(str, args)], code, out.out, out.err)
 
 
 def mtcnn_args() -> list[str]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cli_run import cli_env, torchface
+from cli_run import cli_env, faceorganizer
 
-COMMANDS = ("detect", "embed", "compare", "enroll", "identify", "gallery", "weights", "convert")
+COMMANDS = (
+    "scan", "people", "faces", "name", "merge", "move", "not", "cluster", "undo",
+    "export", "xmp", "detect", "weights", "convert",
+)
 
 
 def test_building_the_parser_does_not_import_torch(tmp_path):
-    code = "import sys, torchface.cli; torchface.cli.build_parser(); print('torch' in sys.modules)"
+    code = "import sys, faceorganizer.cli; faceorganizer.cli.build_parser(); print('torch' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -24,8 +27,8 @@ def test_building_the_parser_does_not_import_torch(tmp_path):
 
 
 def test_help_lists_every_command(tmp_path):
-    done = torchface("--help", home=tmp_path / "home", timeout=120)
+    done = faceorganizer("--help", home=tmp_path / "home", timeout=120)
     assert done.returncode == 0, done.stderr
     listed = {line.split()[0] for line in done.stdout.splitlines() if line[:4] == "    " and line.strip()}
     for name in COMMANDS:
-        assert name in listed, f"{name} missing from torchface --help:\n{done.stdout}"
+        assert name in listed, f"{name} missing from faceorganizer --help:\n{done.stdout}"

@@ -1,4 +1,4 @@
-"""``torchface detect`` on ../shared/images, driven through a subprocess."""
+"""``faceorganizer detect`` on ../shared/images, driven through a subprocess."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import json
 
 import numpy as np
-from cli_run import in_process, make_bad_folder, mtcnn_args, torchface
+from cli_run import faceorganizer, in_process, make_bad_folder, mtcnn_args
 from conftest import shared_path
 from PIL import Image
 
@@ -18,7 +18,7 @@ def _reference():
 
 def test_detect_json_matches_reference_and_writes_annotations_and_crops(tmp_path):
     scenes = shared_path("images", "scenes")
-    out = torchface(
+    out = faceorganizer(
         "detect",
         scenes,
         "--json",
@@ -63,7 +63,7 @@ def test_detect_csv_and_text_outputs_parse(tmp_path, capsys):
         shared_path("images", "scenes", "multiface.jpg"),
         shared_path("images", "lfw_sample", "Tony_Blair", "Tony_Blair_0001.jpg"),
     ]
-    out = torchface("detect", *files, "--csv", *mtcnn_args(), "--workers", "0", home=tmp_path)
+    out = faceorganizer("detect", *files, "--csv", *mtcnn_args(), "--workers", "0", home=tmp_path)
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert [r["file"].split("/")[-1] for r in rows].count("multiface.jpg") == 6
@@ -81,7 +81,7 @@ def test_detect_csv_and_text_outputs_parse(tmp_path, capsys):
 def test_detect_reports_broken_files_and_finishes(tmp_path):
     good = [shared_path("images", "lfw_sample", "Colin_Powell", "Colin_Powell_0001.jpg")]
     bad = make_bad_folder(tmp_path / "mixed", good)
-    out = torchface("detect", tmp_path / "mixed", "--json", *mtcnn_args(), home=tmp_path / "h")
+    out = faceorganizer("detect", tmp_path / "mixed", "--json", *mtcnn_args(), home=tmp_path / "h")
     assert out.returncode == 0, out.stderr
     by_name = {r["file"].split("/")[-1]: r for r in json.loads(out.stdout)}
     assert len(by_name) == 4
@@ -95,14 +95,14 @@ def test_detect_reports_broken_files_and_finishes(tmp_path):
 
 def test_detect_needs_only_mtcnn_weights_and_says_where_to_get_them(tmp_path):
     home = tmp_path / "home"
-    missing = torchface("detect", shared_path("images", "aligned"), home=home)
+    missing = faceorganizer("detect", shared_path("images", "aligned"), home=home)
     assert missing.returncode == 1
-    assert "torchface: error:" in missing.stderr and "pnet" in missing.stderr
+    assert "faceorganizer: error:" in missing.stderr and "pnet" in missing.stderr
     assert "--mtcnn-weights" in missing.stderr and "Traceback" not in missing.stderr
     # the README path, no Inception-ResNet-V1 weights anywhere:
     # import the MTCNN files into the cache once, then plain `detect`
     mtcnn = [shared_path("weights", "mtcnn", f"{n}.pt") for n in ("pnet", "rnet", "onet")]
-    assert torchface("weights", "import", *mtcnn, home=home).returncode == 0
-    cached = torchface("detect", shared_path("images", "aligned"), "--json", home=home)
+    assert faceorganizer("weights", "import", *mtcnn, home=home).returncode == 0
+    cached = faceorganizer("detect", shared_path("images", "aligned"), "--json", home=home)
     assert cached.returncode == 0, cached.stderr
     assert [len(r["faces"]) for r in json.loads(cached.stdout)] == [1] * 5

@@ -1,4 +1,4 @@
-"""``torchface weights`` driven as a user would, in a subprocess."""
+"""``faceorganizer weights`` driven as a user would, in a subprocess."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from conftest import shared_path
 
 
 def run(*args: str, env_home) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TORCHFACE_HOME=str(env_home), TORCHFACE_OFFLINE="1")
+    env = dict(os.environ, FACEORGANIZER_CACHE=str(env_home), FACEORGANIZER_OFFLINE="1")
     return subprocess.run(
-        [sys.executable, "-m", "torchface", "weights", *args],
+        [sys.executable, "-m", "faceorganizer", "weights", *args],
         capture_output=True,
         text=True,
         env=env,

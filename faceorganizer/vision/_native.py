@@ -1,0 +1,230 @@
+"""Tensor-level wrappers of the optional C kernels (``faceorganizer.vision._kernels``).
+
+The kernels fuse the memory-bound parts of the MTCNN cascade on the CPU: the summed-area
+table; pyramid levels straight into P-Net's first convolution + PReLU + pooling; box crops
+straight into R-Net's / O-Net's (or crops alone); PReLU (+ pooling) of the later layers;
+greedy NMS (a per-box loop, without the GIL). Each wrapper checks what its kernel assumes
+(CPU, dtype, contiguity); callers use them only when :func:`enabled` says so and fall back
+to torch operators otherwise. The results agree with the torch path to float rounding.
+
+The extension is built at install time when a C compiler is present. Set
+``FACEORGANIZER_NATIVE=0`` to run the pure-torch path.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+try:
+    from . import _kernels
+except ImportError:  # built without a compiler: torch operators do the same work
+    _kernels = None
+
+__all__ = [
+    "available",
+    "crops",
+    "enabled",
+    "greedy_nms",
+    "integral_band",
+    "pnet_front",
+    "prelu_",
+    "prelu_max_pool",
+    "stage_front",
+]
+
+
+def available() -> bool:
+    """Whether the C kernels were built and are importable."""
+    return _kernels is not None
+
+
+def enabled(*tensors: torch.Tensor) -> bool:
+    """Whether to use the kernels for these tensors: built, not disabled, all on the CPU."""
+    if _kernels is None or os.environ.get("FACEORGANIZER_NATIVE", "1") == "0":
+        return False
+    return all(t.device.type == "cpu" for t in tensors)
+
+
+def _require(t: torch.Tensor, dtype: torch.dtype, name: str, dims: int | None = None) -> None:
+    if t.device.type != "cpu" or t.dtype != dtype or not t.is_contiguous():
+        raise ValueError(f"{name}: expected a contiguous CPU {dtype} tensor, got {t.dtype} on {t.device}")
+    if dims is not None and (t.dim() != dims or t.shape[-1] != 3):
+        raise ValueError(f"{name}: expected {dims} dimensions ending in 3 channels, got {tuple(t.shape)}")
+
+
+def integral_band(image: torch.Tensor, out: torch.Tensor) -> None:
+    """Local summed-area table of one image band ``(rows, W, 3)`` uint8 into ``out``.
+
+    ``out`` is the band's ``(rows, W, 3)`` int32 view of the table (rows may be strided:
+    the table's row stride is used); row ``y`` receives the sums over band rows ``<= y``.
+    """
+    _require(image, torch.uint8, "image", dims=3)
+    rows, w, c = image.shape
+    if out.dtype != torch.int32 or out.shape != image.shape or out.stride()[1:] != (3, 1) or c != 3:
+        raise ValueError("out: expected an int32 (rows, W, 3) view with contiguous rows")
+    _kernels.integral_band(image.data_ptr(), rows, w, out.data_ptr(), out.stride(0))
+
+
+def pnet_front(
+    table: torch.Tensor,
+    level_size: tuple[int, int],
+    rows: tuple[int, int],
+    conv: torch.nn.Conv2d,
+    slope: torch.Tensor,
+) -> torch.Tensor:
+    """Level rows ``[start, stop)`` of one image through P-Net's conv1, PReLU and 2x2 pooling.
+
+    Args:
+        table: Summed-area table ``(H + 1, W + 1, 3)`` int32 of one image.
+        level_size: The pyramid level's (height, width).
+        rows: Level rows ``[start, stop)``, ``start`` even, at least 3 rows.
+        conv: P-Net's ``conv1`` (3 -> 10 channels, 3x3).
+        slope: P-Net's ``prelu1`` weight.
+
+    Returns:
+        ``(1, 10, ceil((stop - start - 2) / 2), ceil((width - 2) / 2))`` float32, channels-last.
+    """
+    _require(table, torch.int32, "table", dims=3)
+    (start, stop), (level_h, level_w) = rows, level_size
+    if start % 2 or stop - start < 3 or level_w < 3 or stop > level_h:
+        raise ValueError(f"pnet_front: bad rows {rows} of a {level_size} level")
+    weight, bias = conv.weight.detach().contiguous(), conv.bias.detach().contiguous()
+    slope = slope.detach().contiguous()
+    if weight.shape != (10, 3, 3, 3) or weight.dtype != torch.float32:
+        raise ValueError("pnet_front: expected P-Net's float32 3 -> 10 channel 3x3 conv1")
+    ph, pw = (stop - start - 1) // 2, (level_w - 1) // 2
+    out = torch.empty((1, ph, pw, 10), dtype=torch.float32)
+    hp, wp, _ = table.shape
+    _kernels.pnet_front(
+        table.data_ptr(), hp, wp, level_h, level_w, start, stop,
+        weight.data_ptr(), bias.data_ptr(), slope.data_ptr(), out.data_ptr(),
+    )
+    return out.permute(0, 3, 1, 2)
+
+
+def _bounds(*values: torch.Tensor) -> list[torch.Tensor]:
+    """Box indices / bounds as equal-length contiguous int64 CPU vectors (the kernels check them)."""
+    out = [v.to(torch.int64).contiguous().reshape(-1) for v in values]
+    if any(v.shape != out[0].shape for v in out) or any(v.device.type != "cpu" for v in out):
+        raise ValueError("box bounds: expected equal-length CPU vectors")
+    return out
+
+
+def crops(
+    table: torch.Tensor,
+    image_inds: torch.Tensor,
+    y0: torch.Tensor,
+    y1: torch.Tensor,
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    size: int,
+) -> torch.Tensor:
+    """Standardised area-resized crops ``[y0:y1, x0:x1]`` of each box, ``(K, 3, size, size)``.
+
+    ``table`` is the ``(B, H + 1, W + 1, 3)`` int32 summed-area table; the bounds must lie
+    inside the images and be non-empty (the caller clips them; the kernel refuses anything
+    else with a ``ValueError``). Channels-last float32.
+    """
+    _require(table, torch.int32, "table", dims=4)
+    b, hp, wp, _ = table.shape
+    bounds = _bounds(image_inds, y0, y1, x0, x1)
+    n = bounds[0].shape[0]
+    out = torch.empty((n, size, size, 3), dtype=torch.float32)
+    if n:
+        _kernels.crops(table.data_ptr(), b, hp, wp, n, *(t.data_ptr() for t in bounds), size, out.data_ptr())
+    return out.permute(0, 3, 1, 2)
+
+
+def greedy_nms(boxes: torch.Tensor, threshold: float, mode: str) -> torch.Tensor:
+    """Keep mask of greedy NMS over float32 ``(N, 4)`` boxes already in priority order.
+
+    Same overlap arithmetic and comparisons as :mod:`faceorganizer.vision.detection.box_ops`
+    (``mode`` ``"union"`` or ``"min"``), so the same boxes are kept.
+    """
+    boxes = boxes.contiguous()
+    _require(boxes, torch.float32, "boxes")
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes: expected (N, 4), got {tuple(boxes.shape)}")
+    keep = torch.ones(boxes.shape[0], dtype=torch.uint8)
+    n, min_mode = boxes.shape[0], int(mode == "min")
+    _kernels.greedy_nms(boxes.data_ptr(), n, float(threshold), min_mode, keep.data_ptr())
+    return keep.bool()
+
+
+def stage_front(
+    table: torch.Tensor,
+    image_inds: torch.Tensor,
+    y0: torch.Tensor,
+    y1: torch.Tensor,
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    size: int,
+    conv: torch.nn.Conv2d,
+    slope: torch.Tensor,
+) -> torch.Tensor:
+    """R-Net / O-Net's first layer straight from the table: crops, conv1, PReLU, 3x3/2 pooling.
+
+    Equal (to float rounding) to ``pool(prelu(conv(crops(...))))`` with a 3x3 stride-2
+    ceil-mode pooling; bounds as in :func:`crops`. ``conv`` maps 3 channels to a multiple of
+    7 or 8 with a 3x3 kernel.
+
+    Returns:
+        ``(K, C, P, P)`` float32 channels-last, ``P = ceil((size - 5) / 2) + 1``.
+    """
+    _require(table, torch.int32, "table", dims=4)
+    weight, bias = conv.weight.detach().contiguous(), conv.bias.detach().contiguous()
+    oc = weight.shape[0]
+    if weight.shape[1:] != (3, 3, 3) or weight.dtype != torch.float32 or (oc % 7 and oc % 8):
+        raise ValueError("stage_front: expected a float32 3x3 conv from 3 channels to a multiple of 7 or 8")
+    b, hp, wp, _ = table.shape
+    bounds = _bounds(image_inds, y0, y1, x0, x1)
+    n, p = bounds[0].shape[0], _ceil_pool_size(size - 2, 3, 2)
+    out = torch.empty((n, p, p, oc), dtype=torch.float32)
+    slope = slope.detach().contiguous()
+    if n:
+        _kernels.stage_front(
+            table.data_ptr(), b, hp, wp, n, *(t.data_ptr() for t in bounds), size, oc,
+            weight.data_ptr(), bias.data_ptr(), slope.data_ptr(), out.data_ptr(),
+        )
+    return out.permute(0, 3, 1, 2)
+
+
+def _channels_last_rows(x: torch.Tensor) -> bool:
+    return x.dtype == torch.float32 and x.device.type == "cpu" and (
+        x.dim() == 2 and x.is_contiguous()
+        or x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+    )
+
+
+def prelu_(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """In-place PReLU of a channels-last ``(N, C, H, W)`` (or contiguous ``(N, C)``) map."""
+    if not _channels_last_rows(x):
+        raise ValueError("prelu_: expected a channels-last float32 CPU map")
+    c = x.shape[1]
+    weight = weight.detach().contiguous()
+    _kernels.prelu_inplace(x.data_ptr(), x.numel() // c, c, weight.data_ptr())
+    return x
+
+
+def prelu_max_pool(x: torch.Tensor, weight: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """``F.max_pool2d(F.prelu(x, weight), kernel, stride, ceil_mode=True)``, channels-last in and out."""
+    if x.dim() != 4 or not _channels_last_rows(x):
+        raise ValueError("prelu_max_pool: expected a channels-last float32 CPU map")
+    n, c, h, w = x.shape
+    oh, ow = _ceil_pool_size(h, kernel, stride), _ceil_pool_size(w, kernel, stride)
+    out = torch.empty((n, oh, ow, c), dtype=torch.float32)
+    weight = weight.detach().contiguous()
+    _kernels.prelu_max_pool(
+        x.data_ptr(), n, h, w, c, weight.data_ptr(), kernel, stride, oh, ow, out.data_ptr()
+    )
+    return out.permute(0, 3, 1, 2)
+
+
+def _ceil_pool_size(size: int, kernel: int, stride: int) -> int:
+    """Output length of ceil-mode pooling without padding (torch's rule)."""
+    out = -(-(size - kernel) // stride) + 1
+    if (out - 1) * stride >= size:
+        out -= 1
+    return out

@@ -1,0 +1,87 @@
+"""Reading images from disk and normalising every PIL mode to RGB."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+#: Images with more pixels than this are refused (decompression-bomb guard).
+MAX_IMAGE_PIXELS = 178_956_970  # Pillow's default limit, enforced as an error
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert a PIL image of any mode to 8-bit RGB.
+
+    Transparent pixels (LA, PA, RGBA, P with transparency) are composited on white;
+    16- and 32-bit greyscale (I;16, I, F) is rescaled from its own range to 0..255;
+    CMYK, YCbCr, LAB, HSV and 1-bit images go through Pillow's converters.
+    """
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode.startswith("I") or mode == "F":
+        arr = np.asarray(image, dtype=np.float64)
+        if mode.startswith("I;16") or mode == "I":
+            hi = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        else:
+            hi = max(float(arr.max(initial=0)), 1.0)
+        grey = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    return image.convert("RGB")
+
+
+def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Read an image file as an RGB PIL image with its EXIF orientation applied.
+
+    Raises:
+        ImageError: the file is missing, empty, truncated, not an image, or larger than
+            ``max_pixels``; the message names the file and the problem.
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise ImageError(f"{p}: cannot read file ({e.strerror or e})") from e
+    if size == 0:
+        raise ImageError(f"{p}: file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                w, h = im.size
+                if max_pixels is not None and w * h > max_pixels:
+                    raise ImageError(
+                        f"{p}: image is {w}x{h} = {w * h} pixels, over the limit of "
+                        f"{max_pixels} (possible decompression bomb)"
+                    )
+                im.load()
+                im = ImageOps.exif_transpose(im) or im
+                return to_rgb(im)
+    except ImageError:
+        raise
+    except UnidentifiedImageError as e:
+        raise ImageError(f"{p}: not an image file (unknown format)") from e
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{p}: refused as a possible decompression bomb ({e})") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{p}: corrupt or truncated image ({e})") from e
+
+
+def is_image_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` has an image file extension faceorganizer reads."""
+    return str(path).lower().endswith(IMAGE_EXTENSIONS)
