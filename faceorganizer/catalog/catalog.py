@@ -304,7 +304,7 @@ def _snapshot(conn: sqlite3.Connection, table: str, keys: list[Key]) -> dict[Key
     out: dict[Key, dict[str, Any] | None] = {}
     for key in keys:
         row = conn.execute(f"SELECT {select} FROM {table} WHERE {where}", key).fetchone()
-        out[key] = None if row is None else {k: row[k] for k in row.keys() if k not in pk}
+        out[key] = None if row is None else {k: row[k] for k in row.keys() if k not in pk}  # noqa: SIM118
     return out
 
 

@@ -153,7 +153,8 @@ time.sleep(60)
 
 def test_kill_9_keeps_committed_and_drops_in_flight(tmp_path):
     path = tmp_path / "c.sqlite"
-    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(path)], stdout=subprocess.PIPE, text=True)
+    cmd = [sys.executable, "-c", _KILL_SCRIPT, str(path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     proc.kill()
     proc.wait()
