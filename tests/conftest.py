@@ -35,9 +35,13 @@ def mtcnn_weights_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Never touch the user's caches or the network from a test."""
+    """Never touch the user's caches, catalog, settings or the network from a test."""
     home = tmp_path_factory.mktemp("weights_cache")
     monkeypatch.setenv("FACEORGANIZER_CACHE", str(home))
+    data = tmp_path_factory.mktemp("user_data")
+    monkeypatch.setenv("FACEORGANIZER_DATA", str(data))
+    monkeypatch.setenv("FACEORGANIZER_CATALOG", str(data / "catalog.sqlite"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
     monkeypatch.setenv("FACEORGANIZER_OFFLINE", "1")
     monkeypatch.delenv("FACEORGANIZER_MIRROR", raising=False)
