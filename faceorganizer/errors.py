@@ -17,3 +17,10 @@ class CatalogError(FaceOrganizerError):
 
 class PeopleError(FaceOrganizerError, ValueError):
     """A people operation names something that does not exist or is not allowed."""
+
+
+class MetadataError(FaceOrganizerError, ValueError):
+    """Photo metadata (an XMP sidecar, an embedded packet, a Picasa file) is unsafe or malformed.
+
+    The message names the file and the problem; nothing from that file is imported.
+    """
