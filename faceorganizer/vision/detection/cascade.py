@@ -373,11 +373,17 @@ def _stage(net, table, boxes, image_inds, width, height, size, dtype):
     """Run R-Net / O-Net on the crops of ``boxes``; boxes whose clipped crop is empty are dropped.
 
     Crops are cut from the table and scored chunk by chunk (side by side on the CPU).
+
+    Returns:
+        ``(outputs, boxes, image_inds)``; ``outputs`` is None when no box is left (the net
+        is never run on zero crops: the caller then has no face).
     """
     y0, y1, x0, x1, valid = _crop_bounds(boxes, width, height)
     if not bool(valid.all()):
         boxes, image_inds = boxes[valid], image_inds[valid]
         y0, y1, x0, x1 = y0[valid], y1[valid], x0[valid], x1[valid]
+    if boxes.shape[0] == 0:
+        return None, boxes, image_inds
     dev = table.device
     chunk = _CPU_CHUNK.get(size, _CHUNK) if dev.type == "cpu" else _CHUNK
 
@@ -402,7 +408,7 @@ def _stage(net, table, boxes, image_inds, width, height, size, dtype):
         threads = max(1, torch.get_num_threads())
         count = -(-max(1, -(-n // chunk)) // threads) * threads
         chunk = max(1, -(-n // count))
-    parts = [slice(i, i + chunk) for i in range(0, n, chunk)] or [slice(0, 0)]
+    parts = [slice(i, i + chunk) for i in range(0, n, chunk)]
     outs = parallel_map(score, parts, dev)
     return tuple(torch.cat(v, dim=0) for v in zip(*outs)), boxes, image_inds
 
@@ -469,27 +475,31 @@ def _cascade(images, pnet, rnet, onet, min_face_size, thresholds, factor) -> Cas
     boxes = _rerec(torch.stack([qq1, qq2, qq3, qq4, boxes[:, 4]]).permute(1, 0))
 
     # Stage 2: R-Net on 24x24 crops.
-    (reg, prob), boxes, image_inds = _stage(rnet, table, boxes, image_inds, width, height, 24, dtype)
-    if boxes.shape[0] == 0:
+    outs, boxes, image_inds = _stage(rnet, table, boxes, image_inds, width, height, 24, dtype)
+    if outs is None:
         return empty
+    reg, prob = outs
     score = prob[:, 1]
     ipass = score > thresholds[1]
     boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
     image_inds, reg = image_inds[ipass], reg[ipass]
+    if boxes.shape[0] == 0:  # no candidate passed R-Net (noise, panoramas): no O-Net run
+        return empty
     pick = batched_nms(boxes[:, :4], boxes[:, 4], image_inds, 0.7)
     boxes, image_inds, reg = boxes[pick], image_inds[pick], reg[pick]
     boxes = _rerec(_bbreg(boxes, reg))
 
     # Stage 3: O-Net on 48x48 crops, landmarks, NMS 0.7 'Min'.
-    (reg, marks, prob), boxes, image_inds = _stage(
-        onet, table, boxes, image_inds, width, height, 48, dtype
-    )
-    if boxes.shape[0] == 0:
+    outs, boxes, image_inds = _stage(onet, table, boxes, image_inds, width, height, 48, dtype)
+    if outs is None:
         return empty
+    reg, marks, prob = outs
     score = prob[:, 1]
     ipass = score > thresholds[2]
     boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
     image_inds, reg, marks = image_inds[ipass], reg[ipass], marks[ipass]
+    if boxes.shape[0] == 0:
+        return empty
     w_i = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
     h_i = (boxes[:, 3] - boxes[:, 1] + 1)[:, None]
     points_x = w_i * marks[:, :5] + boxes[:, 0:1] - 1

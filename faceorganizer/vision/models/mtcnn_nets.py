@@ -213,7 +213,7 @@ class RNet(_MTCNNStage):
         x = prelu_max_pool(self.conv2(x), self.prelu2.weight, self.pool2)
         x = prelu(self.conv3(x), self.prelu3.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
-        x = self.prelu4(self.dense4(x.view(x.shape[0], -1)))
+        x = self.prelu4(self.dense4(x.flatten(1)))
         prob = self.softmax5_1(self.dense5_1(x))
         reg = self.dense5_2(x)
         return reg, prob
@@ -264,7 +264,7 @@ class ONet(_MTCNNStage):
         x = prelu_max_pool(self.conv3(x), self.prelu3.weight, self.pool3)
         x = prelu(self.conv4(x), self.prelu4.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
-        x = self.prelu5(self.dense5(x.view(x.shape[0], -1)))
+        x = self.prelu5(self.dense5(x.flatten(1)))
         prob = self.softmax6_1(self.dense6_1(x))
         reg = self.dense6_2(x)
         landmarks = self.dense6_3(x)
