@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from conftest import shared_path
 from metadata_photos import (
@@ -475,3 +477,30 @@ def test_unsafe_names_are_not_written(name, tmp_path):
     with pytest.raises(MetadataError):
         write_sidecar(photo, [Region(name, (1, 1, 20, 20))], (64, 64), 1)
     assert not (tmp_path / "w.jpg.xmp").exists()
+
+
+def test_merge_into_an_exiftool_sidecar_and_read_after_exiftool_edits(photos, tmp_path):
+    src, stored = photos[8]
+    photo = tmp_path / "et.jpg"
+    photo.write_bytes(src.read_bytes())
+    sidecar = tmp_path / "et.jpg.xmp"
+    # exiftool writes one rdf:Description per namespace, with single-quoted attributes
+    subprocess.run(
+        ["exiftool", "-q", "-o", str(sidecar), "-XMP-xmp:Rating=3", "-XMP-dc:Subject=Foo",
+         "-XMP-dc:Creator=Ann Photographer", str(photo)],
+        check=True,
+    )  # fmt: skip
+    write_sidecar(photo, _regions()[:3], stored, 8)
+    [info] = exiftool_json("-Rating", "-Subject", "-Creator", "-RegionName", str(sidecar))
+    assert (info["Rating"], info["Creator"]) == (3, "Ann Photographer")
+    assert info["Subject"] == ["Foo", *NAMES[:3]]
+    assert info["RegionName"] == NAMES[:3]
+    # exiftool rewrites our sidecar in its own layout; we still read the same boxes
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=5", str(sidecar)], check=True)
+    regions = read_sidecar(sidecar, stored, 8)
+    assert [r.name for r in regions] == NAMES[:3]
+    for got, want in zip(regions, _regions()):
+        assert got.box == pytest.approx(want.box, abs=0.01)
+    again = write_sidecar(photo, _regions()[:3], stored, 8)
+    assert exiftool_json("-Rating", str(again.path))[0]["Rating"] == 5
+    assert not write_sidecar(photo, _regions()[:3], stored, 8).changed
