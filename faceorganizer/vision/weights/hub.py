@@ -13,6 +13,8 @@ Environment variables:
     FACEORGANIZER_MIRROR: a base URL tried before the registry URLs (``<mirror>/<file_name>``).
     FACEORGANIZER_DOWNLOAD_TIMEOUT: socket timeout in seconds (default 30).
     FACEORGANIZER_DOWNLOAD_RETRIES: attempts per URL on transient errors (default 3).
+    FACEORGANIZER_WEIGHTS_PATH: read-only folders searched after the cache (``os.pathsep``-separated;
+        the packaged app points it at its bundled MTCNN weights).
 """
 
 from __future__ import annotations
@@ -297,8 +299,9 @@ def verify(spec: WeightSpec | str, path: str | os.PathLike[str]) -> str | None:
 
 # ----------------------------------------------------------------------------- resolve/load
 def find_local(spec: WeightSpec) -> Path | None:
-    """The first existing local copy of ``spec``: cache, facenet-pytorch cache or package."""
-    folders = [cache_dir(), facenet_pytorch_cache_dir()]
+    """The first existing local copy of ``spec``: cache, ``$FACEORGANIZER_WEIGHTS_PATH``, facenet-pytorch."""
+    extra = [Path(p) for p in os.environ.get("FACEORGANIZER_WEIGHTS_PATH", "").split(os.pathsep) if p]
+    folders = [cache_dir(), *extra, facenet_pytorch_cache_dir()]
     data_dir = _facenet_pytorch_data_dir()
     if data_dir is not None:
         folders.append(data_dir)
