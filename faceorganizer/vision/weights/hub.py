@@ -153,7 +153,23 @@ class _Transient(Exception):
     """A download error worth retrying."""
 
 
-def _progress_bar(total: int | None, desc: str, enabled: bool | None) -> Any:
+class _CallbackProgress:
+    """Adapts ``progress(received, total)`` to the progress-bar interface; it may raise to cancel."""
+
+    def __init__(self, total: int | None, callback: Callable[[int, int | None], None]) -> None:
+        self.total, self.received, self._callback = total, 0, callback
+
+    def update(self, n: int) -> None:
+        self.received += n
+        self._callback(self.received, self.total)
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int | None, desc: str, enabled: Any) -> Any:
+    if callable(enabled):
+        return _CallbackProgress(total, enabled)
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -165,7 +181,7 @@ def _progress_bar(total: int | None, desc: str, enabled: bool | None) -> Any:
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc)
 
 
-def _stream(url: str, out: IO[bytes], timeout: float, desc: str, progress: bool | None) -> str:
+def _stream(url: str, out: IO[bytes], timeout: float, desc: str, progress: Any) -> str:
     """Stream ``url`` into ``out``; return the sha256. Raises _Transient or WeightsError."""
     request = urllib.request.Request(url, headers={"User-Agent": "faceorganizer"})
     try:
@@ -210,9 +226,12 @@ def download(
     spec: WeightSpec,
     folder: Path | None = None,
     *,
-    progress: bool | None = None,
+    progress: bool | Callable[[int, int | None], None] | None = None,
 ) -> Path:
     """Download ``spec`` into ``folder`` (default: the cache), verified, atomically.
+
+    ``progress`` is True/False/None for a terminal bar, or a callable ``(received, total)``
+    called after each chunk (the window's progress bar; raising from it stops the download).
 
     Safe to call from several processes at once: one downloads, the others wait on the
     lock and then find the verified file.

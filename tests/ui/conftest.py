@@ -1,0 +1,134 @@
+"""Shared fixtures of the window tests: offscreen Qt, a small synthetic library, window helpers.
+
+``library`` is the synthetic catalog of :mod:`ui_library` (photos written by Pillow in
+``tmp_path``); ``session`` a :class:`~faceorganizer.ui.session.UiSession` on it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from ui_library import Library, build_library  # noqa: E402
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    """A small synthetic library (see :mod:`ui_library`)."""
+    return build_library(tmp_path)
+
+
+@pytest.fixture
+def session(qtbot, library: Library):
+    """A :class:`~faceorganizer.ui.session.UiSession` on the synthetic library."""
+    from faceorganizer.ui.session import UiSession
+
+    s = UiSession(library.path)
+    yield s
+    s.close()
+
+
+# --------------------------------------------------------------------------- window shell fixtures
+@pytest.fixture(autouse=True)
+def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory):
+    """QSettings() of every window test writes into a fresh folder (Qt caches XDG paths at first use)."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    folder = str(tmp_path_factory.mktemp("qsettings"))
+    QCoreApplication.setOrganizationName("faceorganizer-tests")
+    QCoreApplication.setApplicationName("Face Organizer Tests")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+    yield
+
+
+#: LFW people and how many of their photos go into the test library.
+LFW_PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
+LFW_PER_PERSON = 4
+
+
+@dataclass
+class PhotoLibrary:
+    """A photo folder made from ../shared images, and the hashes of its files."""
+
+    root: Path
+    files: list[Path]
+    hashes: dict[Path, str]
+
+    def unchanged(self) -> bool:
+        import hashlib
+
+        return all(hashlib.sha256(p.read_bytes()).hexdigest() == h for p, h in self.hashes.items())
+
+
+def make_photo_library(
+    folder: Path, people=LFW_PEOPLE, per_person=LFW_PER_PERSON, scene=True
+) -> PhotoLibrary:
+    import hashlib
+    import shutil
+
+    from conftest import shared_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for person in people:
+        src = sorted(shared_path("images", "lfw_sample", person).glob("*.jpg"))[:per_person]
+        for s in src:
+            dst = folder / s.name
+            shutil.copyfile(s, dst)
+            files.append(dst)
+    if scene:
+        # A picture with nobody in it would be nicer, but the group photo also gives unassigned faces.
+        src = shared_path("images", "scenes")
+        pick = sorted(p for p in src.glob("*.jpg"))[0]
+        dst = folder / "scene.jpg"
+        shutil.copyfile(pick, dst)
+        files.append(dst)
+    hashes = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return PhotoLibrary(folder, files, hashes)
+
+
+@pytest.fixture
+def photo_library(tmp_path: Path) -> PhotoLibrary:
+    """3 LFW people x 4 photos and one scene, copied into ``tmp_path/photos``."""
+    return make_photo_library(tmp_path / "photos")
+
+
+@pytest.fixture(scope="session")
+def grouping_model(fill_weights_file) -> str:
+    """An embedding model that really groups LFW faces (dlib's, offline), else the fill() weights file."""
+    from faceorganizer.vision.embedders import available_models
+
+    return "dlib-resnet-v1" if "dlib-resnet-v1" in available_models() else str(fill_weights_file)
+
+
+@pytest.fixture
+def scan_options(mtcnn_weights_dir, grouping_model) -> dict:
+    """Worker overrides: the real MTCNN weights from ../shared, the grouping model, the CPU."""
+    return {"model": grouping_model, "mtcnn_weights": str(mtcnn_weights_dir), "device": "cpu"}
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path: Path):
+    """Build main windows on a catalog in ``tmp_path``; each one is closed at the end of the test."""
+    from PySide6.QtCore import QSettings
+
+    from faceorganizer.ui.main_window import MainWindow
+
+    windows = []
+
+    def make(catalog: Path | None = None, **kwargs):
+        kwargs.setdefault("settings", QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat))
+        w = MainWindow(catalog or tmp_path / "catalog.sqlite", **kwargs)
+        qtbot.addWidget(w)
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        if not w._closing:
+            w.close()
