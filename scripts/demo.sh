@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# The main job on one photo, from a fresh clone: set up .venv, put the MTCNN weights in place,
-# detect the faces (table on stdout, annotated copy in out/annotated/), then compare the faces
-# with each other when the Inception-ResNet-V1 (vggface2) weights are available; otherwise show
-# the error that says how to supply them. Weights go to the usual cache ($FACEORGANIZER_CACHE,
-# default ~/.cache/faceorganizer).
-# Usage: bash scripts/demo.sh [PHOTO]   (default: ../shared/images/scenes/multiface.jpg)
+# The main job, headless, from a fresh clone: set up .venv, put the MTCNN weights in the cache
+# (imported from ../shared when it is there, otherwise downloaded on first use), scan a folder of
+# photos into a catalog, group the faces into people, and print the people found with their photos.
+# Offline (no Inception-ResNet-V1 weights), the offline model (dlib's ResNet, shipped in a package)
+# is used, and the scan says so.
+# Usage: bash scripts/demo.sh [FOLDER]   (default: ../shared/images/lfw_sample, 100 photos of 10 people)
 set -euo pipefail
 caller="$PWD"
 cd "$(dirname "$0")/.."
 repo="$PWD"
-photo="${1:-../shared/images/scenes/multiface.jpg}"
-if [ $# -gt 0 ] && [[ "$photo" != /* ]] && [ "$caller" != "$repo" ]; then
-  photo="$caller/$photo"   # a relative PHOTO is relative to where the script was called from
+folder="${1:-../shared/images/lfw_sample}"
+if [ $# -gt 0 ] && [[ "$folder" != /* ]] && [ "$caller" != "$repo" ]; then
+  folder="$caller/$folder"   # a relative FOLDER is relative to where the script was called from
 fi
-if [ ! -f "$photo" ]; then
-  echo "demo: $photo: no such file" >&2
+if [ ! -d "$folder" ]; then
+  echo "demo: $folder: no such folder" >&2
   exit 1
 fi
-tf=.venv/bin/faceorganizer
+fo=.venv/bin/faceorganizer
+catalog=out/demo-catalog.sqlite
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -26,29 +27,17 @@ bash scripts/setup.sh
 
 step "MTCNN weights"
 if [ -d ../shared/weights/mtcnn ]; then
-  "$tf" weights import ../shared/weights/mtcnn/*.pt
+  "$fo" weights import ../shared/weights/mtcnn/*.pt
 else
   echo "../shared not found: the MTCNN weights (2 MB) download on first use"
 fi
 
-step "$tf detect $photo --annotate out/annotated"
-"$tf" detect "$photo" --annotate out/annotated
-echo "annotated copy in out/annotated/"
+mkdir -p out
+rm -f "$catalog" "$catalog-wal" "$catalog-shm"
+step "$fo scan $folder --catalog $catalog"
+"$fo" scan "$folder" --catalog "$catalog"
 
-compare=("$tf" compare "$photo" --all-faces)
-if "$tf" weights verify vggface2 >/dev/null 2>&1; then
-  step "${compare[*]}"
-  "${compare[@]}"
-else
-  step "${compare[*]}   (vggface2 weights not in the cache)"
-  # Offline here so that the demo shows what is missing instead of fetching 107 MB unasked.
-  if FACEORGANIZER_OFFLINE=1 "${compare[@]}"; then
-    :
-  else
-    echo
-    echo "demo: face comparison skipped: supply the vggface2 weights as the message above says"
-    echo "      (faceorganizer weights download vggface2, or faceorganizer weights import FILE), then re-run."
-  fi
-fi
+step "$fo people --catalog $catalog --photos"
+"$fo" people --catalog "$catalog" --photos
 echo
-echo "demo: done"
+echo "demo: done (catalog: $catalog; open it in the window with: $fo --catalog $catalog)"
