@@ -46,6 +46,7 @@ def read_photo_tags(
     *,
     picasa_ini: PicasaIni | None = None,
     contacts: dict[str, str] | None = None,
+    picasa: bool = True,
 ) -> PhotoTags:
     """The named face regions of a photo, boxes upright in full-resolution pixels.
 
@@ -60,6 +61,7 @@ def read_photo_tags(
         picasa_ini: the folder's parsed ``.picasa.ini``, to parse it once per folder; when None
             the photo's folder is looked at.
         contacts: Picasa contact id -> name (from ``contacts.xml``).
+        picasa: False skips Picasa files (e.g. when the caller found the folder's unreadable).
 
     Raises:
         MetadataError: a source is unsafe or malformed; the message names it. Nothing is
@@ -76,6 +78,8 @@ def read_photo_tags(
     regions = read_embedded(p, stored_size, orientation)
     if regions:
         return PhotoTags(regions, p)
+    if not picasa:
+        return PhotoTags([], None)
     if picasa_ini is None:
         found = find_picasa_ini(p)
         picasa_ini = read_picasa_ini(found) if found is not None else None
