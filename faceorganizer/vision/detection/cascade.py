@@ -29,7 +29,9 @@ boxes, scores and landmarks agree to float rounding. What changes is how it is c
 Latent bugs of the reference that are fixed here: an image smaller than ``min_face_size``
 (empty pyramid) gives no faces instead of crashing; a candidate whose clipped crop is
 empty is dropped together with its box instead of shifting every later score onto the
-wrong box; NMS indices are int64 (the reference's numpy NMS used int16).
+wrong box; NMS indices are int64 (the reference's numpy NMS used int16); a stage left with no
+candidate (pure noise, a long panorama) ends the cascade with no face instead of running
+R-Net / O-Net on zero crops, which raised "cannot reshape tensor of 0 elements".
 """
 
 from __future__ import annotations

@@ -1,0 +1,111 @@
+"""Embedding the faces of several photos in one batch, behind the :class:`FaceEmbedder` interface.
+
+The scan collects faces from consecutive photos and embeds them together (a full batch
+keeps the network's matrix products large, which is what makes it fast on the CPU).
+An embedder can take part in two ways:
+
+* it offers ``prepare(image, boxes, landmarks) -> crops`` (a tensor or array with one row
+  per face) and ``embed_prepared(crops) -> (N, D)``: crops of many photos are concatenated
+  and embedded together;
+* otherwise, for :class:`~faceorganizer.vision.embedders.InceptionResnetEmbedder`, the crops
+  are made here exactly as its ``embed`` makes them (facenet-pytorch box crop, 160 px,
+  ``(x - 127.5) / 128``) and run through its network in batches;
+* any other embedder is called photo by photo through ``embed``.
+
+All three give the same vectors as calling ``embed`` on each photo.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..vision.embedders import FaceEmbedder, InceptionResnetEmbedder, l2_normalize
+
+
+class BatchEmbedder:
+    """Collects faces of several images and embeds them in batches.
+
+    Args:
+        embedder: The model.
+        batch_size: Faces per network call.
+    """
+
+    def __init__(self, embedder: FaceEmbedder, batch_size: int = 16) -> None:
+        self.embedder = embedder
+        self.batch_size = max(1, int(batch_size))
+        if hasattr(embedder, "prepare") and hasattr(embedder, "embed_prepared"):
+            self.mode = "prepared"
+        elif isinstance(embedder, InceptionResnetEmbedder):
+            self.mode = "irv1"
+        else:
+            self.mode = "per_image"
+
+    def prepare(self, image: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray) -> Any:
+        """What :meth:`embed` needs later for these faces (crops, or the image itself)."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        landmarks = np.asarray(landmarks, np.float32).reshape(-1, 5, 2)
+        if len(boxes) == 0:
+            return None
+        if self.mode == "prepared":
+            return self.embedder.prepare(image, boxes, landmarks)  # type: ignore[attr-defined]
+        if self.mode == "irv1":
+            import torch
+            from PIL import Image
+
+            from ..vision.alignment import extract_face
+
+            pil = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), "RGB")
+            crops = torch.stack([extract_face(pil, box, image_size=160, margin=0) for box in boxes])
+            return (crops - 127.5) / 128.0
+        return (image, boxes, landmarks)
+
+    def embed(self, prepared: list[Any]) -> list[np.ndarray]:
+        """Embed the faces of several :meth:`prepare` results; one ``(N_i, D)`` array each."""
+        dim = int(getattr(self.embedder, "dim", 0))
+        counts = [0 if p is None else _count(p, self.mode) for p in prepared]
+        if self.mode == "per_image":
+            return [
+                np.zeros((0, dim), np.float32) if p is None else self.embedder.embed(*p) for p in prepared
+            ]
+        parts = [p for p in prepared if p is not None]
+        if not parts:
+            return [np.zeros((0, dim), np.float32) for _ in prepared]
+        if self.mode == "prepared":
+            allv = np.asarray(self.embedder.embed_prepared(_concat(parts)), np.float32)  # type: ignore[attr-defined]
+        else:
+            allv = self._irv1(_concat(parts))
+        out, lo = [], 0
+        for n in counts:
+            out.append(allv[lo : lo + n])
+            lo += n
+        return out
+
+    def _irv1(self, crops: Any) -> np.ndarray:
+        import torch
+
+        emb = self.embedder
+        net = emb.net  # type: ignore[attr-defined]
+        device = emb.device  # type: ignore[attr-defined]
+        outs = []
+        with torch.inference_mode():
+            for lo in range(0, len(crops), self.batch_size):
+                chunk = crops[lo : lo + self.batch_size].to(device)
+                outs.append(net(chunk).float().cpu().numpy())
+        return l2_normalize(np.concatenate(outs))
+
+
+def _count(prepared: Any, mode: str) -> int:
+    if mode == "per_image":
+        return len(prepared[1])
+    return len(prepared)
+
+
+def _concat(parts: list[Any]) -> Any:
+    first = parts[0]
+    if hasattr(first, "dim") and hasattr(first, "shape") and not isinstance(first, np.ndarray):
+        import torch
+
+        return torch.cat(parts) if len(parts) > 1 else first
+    return np.concatenate(parts) if len(parts) > 1 else first

@@ -1,0 +1,207 @@
+"""Decoding worker processes: read, hash and decode photos while the networks run.
+
+:class:`DecodePool` hands paths to ``workers`` spawned processes (spawn: safe with torch
+and threads, the same on Linux, macOS and Windows) and yields their results in order, with
+at most ``window`` photos decoded ahead (memory stays flat however large the library).
+Each worker reads a file once, hashes the bytes (:mod:`.hashing`) and decodes them
+(:func:`.decode.load_photo`); a file whose hash the catalog already knows is not decoded
+(a move or a copy needs no detection). ``workers=0`` does the same in the calling thread.
+
+Workers never outlive the scan: they are shut down when it ends (normally, cancelled or by
+an exception), they exit when their parent dies (``PR_SET_PDEATHSIG`` on Linux, plus a
+watchdog thread that polls the parent everywhere), and they ignore Ctrl-C (the parent
+handles it). A worker that crashes (a decoder bug on a hostile file) costs that one
+photo, reported as unreadable; the pool is restarted for the rest.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..vision.errors import ImageError
+from .decode import PhotoInfo, load_photo
+from .hashing import hash_bytes, hash_file
+
+#: Files up to this size are read into memory once (hash + decode); larger ones are hashed
+#: from disk and decoded from the path.
+READ_LIMIT = 256 << 20
+
+
+@dataclass
+class Decoded:
+    """One file as a worker saw it.
+
+    Attributes:
+        path: The file.
+        size: Size in bytes when read (None when it could not be read).
+        mtime: Modification time when read.
+        hash: SHA-256 of the content (None when it could not be read).
+        image: Upright working-size RGB uint8 image, or None (error, or decoding skipped).
+        scale: Full-resolution pixels per working pixel (long side).
+        info: What the decoder learnt (None without an image).
+        error: Why the file could not be read or decoded, else None.
+        skipped: True when decoding was skipped because the catalog knows the hash.
+    """
+
+    path: str
+    size: int | None = None
+    mtime: float | None = None
+    hash: str | None = None
+    image: np.ndarray | None = None
+    scale: float = 1.0
+    info: PhotoInfo | None = None
+    error: str | None = None
+    skipped: bool = False
+
+
+def read_photo(
+    path: str,
+    max_side: int | None,
+    known_hashes: frozenset[str] | set[str] = frozenset(),
+    force: bool = False,
+) -> Decoded:
+    """Stat, read, hash and (unless the hash is known and not ``force``) decode one file."""
+    out = Decoded(path)
+    try:
+        st = os.stat(path)
+        out.size, out.mtime = int(st.st_size), float(st.st_mtime)
+        data = None
+        if st.st_size <= READ_LIMIT:
+            with open(path, "rb") as f:
+                data = f.read()
+            out.hash = hash_bytes(data)
+        else:
+            out.hash = hash_file(path)
+    except OSError as e:
+        out.error = f"{path}: cannot read file ({e.strerror or e})"
+        return out
+    if not force and out.hash in known_hashes:
+        out.skipped = True
+        return out
+    try:
+        out.image, out.scale, out.info = load_photo(path, max_side, data=data)
+    except ImageError as e:
+        out.error = str(e)
+    return out
+
+
+# ---------------------------------------------------------------------------- worker side
+_state: dict = {}
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _init_worker(parent: int, max_side: int | None, known_hashes: frozenset[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the parent
+        except Exception:  # noqa: BLE001 - the watchdog below covers it
+            pass
+    if os.getppid() != parent:
+        os._exit(0)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watchdog").start()
+    _state.update(max_side=max_side, known=known_hashes)
+
+
+def _work(path: str, force: bool) -> Decoded:
+    return read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force)
+
+
+# ---------------------------------------------------------------------------- parent side
+class DecodePool:
+    """Ordered, bounded decoding of many files in worker processes.
+
+    Args:
+        workers: Worker processes (0: decode in the calling thread).
+        max_side: Working size passed to :func:`load_photo`.
+        known_hashes: Content hashes the catalog already has (their files are not decoded).
+        window: Photos in flight at most (default ``2 * workers + 2``).
+    """
+
+    def __init__(
+        self, workers: int, max_side: int | None, known_hashes: Iterable[str] = (), window: int | None = None
+    ) -> None:
+        self.workers = max(0, int(workers))
+        self.max_side = max_side
+        self.known = frozenset(known_hashes)
+        self.window = window or (2 * self.workers + 2)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            import multiprocessing
+
+            self._executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(os.getpid(), self.max_side, self.known),
+            )
+        return self._executor
+
+    def decode(self, path: str, force: bool = False) -> Decoded:
+        """Decode one file in the calling thread (no worker)."""
+        return read_photo(path, self.max_side, self.known, force)
+
+    def imap(self, paths: Iterable[str]) -> Iterator[Decoded]:
+        """Results for ``paths`` in order, decoded ahead in the workers."""
+        if self.workers == 0:
+            for path in paths:
+                yield self.decode(path)
+            return
+        pending: collections.deque[tuple[str, Future]] = collections.deque()
+        it = iter(paths)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < self.window:
+                path = next(it, None)
+                if path is None:
+                    exhausted = True
+                    break
+                pending.append((path, self._start().submit(_work, path, False)))
+            if not pending:
+                return
+            path, future = pending.popleft()
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                # a worker died (a decoder crash): this photo is reported, the pool restarts
+                result = Decoded(path, error=f"{path}: the image decoder crashed on this file")
+                self._restart()
+                pending = collections.deque((p, self._start().submit(_work, p, False)) for p, _ in pending)
+            yield result
+
+    def _restart(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def close(self) -> None:
+        """Stop the workers (pending work is dropped); safe to call twice."""
+        self._restart()
+
+    def __enter__(self) -> DecodePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
