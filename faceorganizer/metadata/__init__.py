@@ -10,6 +10,7 @@ from .orientation import stored_to_upright, upright_size, upright_to_stored
 from .picasa import picasa_regions, read_contacts_xml, read_picasa_ini
 from .reader import PhotoTags, image_geometry, read_photo_tags
 from .region import Region, iou
+from .sync import ImportSummary, WriteSummary, import_tags, write_sidecars
 from .xmp import (
     SidecarWrite,
     embedded_xmp,
@@ -23,13 +24,16 @@ from .xmp import (
 )
 
 __all__ = [
+    "ImportSummary",
     "MetadataError",
     "PhotoTags",
     "Region",
     "SidecarWrite",
+    "WriteSummary",
     "embedded_xmp",
     "find_sidecar",
     "image_geometry",
+    "import_tags",
     "iou",
     "picasa_regions",
     "read_contacts_xml",
@@ -44,4 +48,5 @@ __all__ = [
     "upright_size",
     "upright_to_stored",
     "write_sidecar",
+    "write_sidecars",
 ]

@@ -151,7 +151,12 @@ def read_contacts_xml(path: str | os.PathLike[str]) -> dict[str, str]:
 
 def find_picasa_ini(image_path: str | os.PathLike[str]) -> Path | None:
     """The Picasa ini in the photo's folder, if there is one."""
-    folder = Path(image_path).parent
+    return picasa_ini_in(Path(image_path).parent)
+
+
+def picasa_ini_in(folder: str | os.PathLike[str]) -> Path | None:
+    """The Picasa ini of a folder, if there is one."""
+    folder = Path(folder)
     for name in INI_NAMES:
         if (folder / name).is_file():
             return folder / name

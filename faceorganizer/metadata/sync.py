@@ -32,7 +32,7 @@ from typing import Any
 
 from ..errors import FaceOrganizerError, MetadataError, PeopleError
 from .orientation import upright_size
-from .picasa import PicasaIni, find_picasa_ini, read_contacts_xml, read_picasa_ini
+from .picasa import PicasaIni, picasa_ini_in, read_contacts_xml, read_picasa_ini
 from .reader import image_geometry, read_photo_tags
 from .region import Region, iou
 from .xmp import write_sidecar
@@ -307,7 +307,7 @@ def _folder_ini(
     if folder in inis:
         return inis[folder]
     ini = None
-    found = find_picasa_ini(folder / "x")
+    found = picasa_ini_in(folder)
     if found is not None:
         try:
             ini = read_picasa_ini(found)

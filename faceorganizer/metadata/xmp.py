@@ -19,7 +19,9 @@ manage (the names written now plus ``managed_names``, i.e. every person the cata
 when its box overlaps one of ours at IoU >= 0.5 (the same face under an older name); other
 Face regions and all non-Face regions (Pet, Focus, BarCode) stay, before ours. The same rule
 applies to Microsoft regions and to the name keywords. Writing the same regions again gives
-byte-identical output, and an unchanged sidecar is not rewritten at all.
+byte-identical output, and an unchanged sidecar is not rewritten at all. Kept regions keep their
+normalised areas while ``AppliedToDimensions`` becomes the stored size, so a foreign region that
+was measured on the upright picture (see below) would be read in the stored frame afterwards.
 
 Reading: MWG regions are read first; Microsoft regions only when a file has no named MWG Face
 regions (digiKam's and ExifToolGui's rule). Areas are taken in the stored frame and turned
