@@ -200,4 +200,4 @@ def _load_plugins() -> None:
 
 
 #: Modules that call :func:`register_embedder` when imported.
-_PLUGINS: tuple[str, ...] = ()
+_PLUGINS: tuple[str, ...] = (".models.dlib_resnet",)

