@@ -1,0 +1,107 @@
+"""The Unassigned view: faces nobody is attached to, similar faces next to each other.
+
+The grid follows :func:`faceorganizer.people.unassigned_faces` (sorted by similarity), so a
+run of one stranger's or one relative's faces sits together: select several (shift-click,
+Ctrl+A) and type a name once — the name field completes existing names; an existing name adds
+the faces to that person, a new one creates the person. Ignore dismisses faces (strangers, not
+faces). Double-clicking a face opens its photo.
+
+Object names for tests and the flow test:
+    ``unassignedGrid`` (FaceGrid), ``nameField`` (QLineEdit with completion), ``nameButton``,
+    ``unassignedIgnoreButton``, ``unassignedCount``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from .. import people
+from .face_grid import FaceGrid, ReloadingView
+from .models import FacesModel
+from .people_view import make_completer
+from .thumbnails import face_thumbnails
+
+
+class UnassignedView(ReloadingView):
+    """Faces without a person, named a selection at a time; see the module docstring."""
+
+    def __init__(self, session: Any, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
+        self.grid = FaceGrid(FacesModel(face_thumbnails(session), self), parent=self)
+        self.grid.setObjectName("unassignedGrid")
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("unassignedCount")
+        self.name_field = QLineEdit(self)
+        self.name_field.setObjectName("nameField")
+        self.name_field.setPlaceholderText(self.tr("Who is this? Type a name"))
+        self.name_field.setClearButtonEnabled(True)
+        self.name_field.returnPressed.connect(self.name_selected)
+        self.name_field.textChanged.connect(self._update_actions)
+        self.name_button = QPushButton(self.tr("Name"), self)
+        self.name_button.setObjectName("nameButton")
+        self.name_button.clicked.connect(self.name_selected)
+        self.ignore_button = QPushButton(self.tr("Ignore"), self)
+        self.ignore_button.setObjectName("unassignedIgnoreButton")
+        self.ignore_button.setToolTip(self.tr("Strangers or not faces: hide the selected faces everywhere"))
+        self.ignore_button.clicked.connect(self.ignore_selected)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.count_label, 1)
+        bar.addWidget(self.name_field, 2)
+        bar.addWidget(self.name_button)
+        bar.addWidget(self.ignore_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addWidget(self.grid, 1)
+        self.grid.faceActivated.connect(self._open_photo)
+        self.grid.selectionModel().selectionChanged.connect(self._update_actions)
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the unassigned faces again, keeping the selection and the scroll position."""
+        self._dirty = False
+        rows = [r for r in people.unassigned_faces(self.session.catalog) if not r.get("ignored")]
+        self.grid.set_faces(rows)
+        names = [r["name"] for r in self.session.catalog.query("SELECT name FROM people")]
+        self.name_field.setCompleter(make_completer(names, self.name_field))
+        n = len(rows)
+        self.count_label.setText(
+            self.tr("1 unassigned face") if n == 1 else self.tr("{} unassigned faces").format(n)
+        )
+        self._update_actions()
+
+    @Slot()
+    def _update_actions(self, *args: Any) -> None:
+        ids = self.grid.selected_face_ids()
+        self.name_button.setEnabled(bool(ids) and bool(self.name_field.text().strip()))
+        self.ignore_button.setEnabled(bool(ids))
+
+    @Slot()
+    def name_selected(self) -> int | None:
+        """Give the selected faces the typed name (an existing name adds them to that person)."""
+        ids = self.grid.selected_face_ids()
+        name = " ".join(self.name_field.text().split())
+        if not ids or not name:
+            return None
+        first = min(self.grid.faces.row_of(i) or 0 for i in ids)
+        pid = self.session.run_op(self.tr("Name {}").format(name), people.name_faces, ids, name, parent=self)
+        if pid is not None:
+            self.name_field.clear()
+            self.grid.select_row(first)
+        return pid
+
+    @Slot()
+    def ignore_selected(self) -> None:
+        """Ignore the selected faces."""
+        ids = self.grid.selected_face_ids()
+        if ids:
+            self.session.run_op(self.tr("Ignore faces"), people.ignore_faces, ids, True, parent=self)
+
+    @Slot(int, object)
+    def _open_photo(self, _face_id: int, photo_id: Any) -> None:
+        if photo_id is not None:
+            self.session.openPhoto.emit(int(photo_id))
