@@ -109,6 +109,11 @@ def _import(args: argparse.Namespace) -> int:
     )
     if summary.people_created:
         print(f"  new people: {', '.join(summary.people_created)}")
+    if summary.embedding_unavailable:
+        print(
+            f"note: new faces were added without an embedding ({summary.embedding_unavailable})",
+            file=sys.stderr,
+        )
     _section("kept your decision", summary.conflicts)
     _section("errors", summary.errors)
     return 1 if summary.errors else 0

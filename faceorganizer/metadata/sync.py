@@ -12,9 +12,12 @@ matched to the photo's faces one to one, best overlap first, when their IoU is a
 :data:`MATCH_IOU` (0.5: the usual "same object" threshold; detector and tagging-app boxes of one
 face overlap far more, different faces of one photo far less). A matched face is named as the
 user's decision through :func:`faceorganizer.people.operations.name_faces` (one undoable step
-per name, the person created when new). A box that matches no face becomes a new face with
-``source = 'imported'`` (the catalog's value for faces that come from metadata), named the same
-way; its insertion itself is not on the undo stack (the undo log keeps decisions, not boxes).
+per name, the person created when new). A box that matches no face becomes a new face through
+the scan's :func:`faceorganizer.scan.scanner.add_manual_face` (landmarks, thumbnail and
+embedding like a face the user drew), marked ``source = 'imported'`` (the catalog's value for
+faces that come from metadata), and named the same way. Without an embedding model the face is
+added without embedding (:func:`add_imported_face`; a later model switch embeds it). Adding a
+face is not on the undo stack (the undo log keeps decisions, not boxes).
 Decisions the user already made in faceorganizer win: a face named otherwise by the user, a
 face the user ignored, or a "not this person" for that name is left as is and reported as a
 conflict. A face the system already attached to the same person (``auto``) is left as it is:
@@ -79,6 +82,7 @@ class ImportSummary:
         people_created: names of the people the import created.
         conflicts: ``(photo path, what)`` where the user's own decision was kept.
         errors: ``(file, reason)`` for files that could not be read or were refused.
+        embedding_unavailable: why new faces were added without an embedding (no model), or None.
     """
 
     photos: int = 0
@@ -90,6 +94,7 @@ class ImportSummary:
     people_created: list[str] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    embedding_unavailable: str | None = None
 
 
 def stored_size_of(photo: dict[str, Any]) -> tuple[tuple[int, int], int]:
@@ -213,6 +218,24 @@ def add_imported_face(catalog: Any, photo_id: int, box: Sequence[float]) -> int:
             (int(photo_id), x1, y1, x2, y2, time.time()),
         )
     return int(cur.lastrowid)
+
+
+def _new_face(catalog: Any, photo_id: int, box: Sequence[float], summary: ImportSummary) -> int:
+    """A face for a tagged box no face matched: embedded when a model is at hand."""
+    if summary.embedding_unavailable is None:
+        from ..vision.errors import WeightsError
+
+        try:
+            from ..scan.scanner import add_manual_face
+
+            fid = add_manual_face(catalog, photo_id, box)
+        except (ImportError, WeightsError) as e:
+            summary.embedding_unavailable = str(e)
+        else:
+            with catalog.transaction():
+                catalog.execute("UPDATE faces SET source = 'imported' WHERE id = ?", (fid,))
+            return fid
+    return add_imported_face(catalog, photo_id, box)
 
 
 def match_regions(regions: Sequence[Region], faces: Sequence[dict[str, Any]], threshold: float = MATCH_IOU):
@@ -350,7 +373,7 @@ def _import_photo(
         found = find_person(catalog, region.name)
         pid = found[0] if found else None
         if i not in matches:
-            fid = add_imported_face(catalog, photo["id"], region.box)
+            fid = _new_face(catalog, photo["id"], region.box, summary)
             summary.created += 1
             to_name.setdefault(found[1] if found else region.name, []).append(fid)
             continue

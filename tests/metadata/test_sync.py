@@ -259,3 +259,23 @@ def test_cli_write_and_import(named, tmp_path, capsys):
     assert lib.names(pid)[2] == ("Béla", "auto", "detected")  # our own auto decision stays automatic
     assert main(["xmp", "write", "--catalog", str(tmp_path / "nope.sqlite")]) == 1
     assert "no catalog" in capsys.readouterr().err
+
+
+def test_unmatched_box_becomes_an_embedded_face_when_a_model_is_at_hand(tmp_path, fill_weights_file):
+    lib = Lib(tmp_path)
+    pid = lib.photo("m.jpg", 8)
+    lib.cat.set_setting("model", str(fill_weights_file))  # the fill() Inception-ResNet-V1 weights
+    (lib.root / "m.jpg.xmp").write_bytes(b"")  # an empty sidecar is malformed: refused
+    summary = import_tags(lib.cat)
+    assert "malformed" in summary.errors[0][1] and lib.names(pid) == {}
+    (lib.root / "m.jpg.xmp").unlink()
+    write_sidecar(lib.path(pid), [Region("Ida", FACES[2])], (630, 1200), 8)
+    summary = import_tags(lib.cat)
+    assert (summary.created, summary.embedding_unavailable, summary.errors) == (1, None, [])
+    [face] = lib.cat.query("SELECT * FROM faces WHERE photo_id = ?", (pid,))
+    assert (face["source"], face["assigned"]) == ("imported", "user")
+    assert (face["x1"], face["y1"], face["x2"], face["y2"]) == pytest.approx(FACES[2], abs=0.01)
+    assert face["thumbnail"] and face["landmarks"]
+    [emb] = lib.cat.query("SELECT face_id, model, vector FROM embeddings")
+    assert emb["face_id"] == face["id"] and len(emb["vector"]) > 0
+    lib.cat.close()
