@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent, QPainter, QPalette, QPen
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -91,7 +91,6 @@ class FaceGrid(QListView):
         self.setModel(model)
         self.faces = model
         model.placeholder = model.placeholder.scaled(icon, icon)
-        self.doubleClicked.connect(self._activate)
 
     def selected_face_ids(self) -> list[int]:
         """Ids of the selected faces in grid order."""
@@ -143,6 +142,15 @@ class FaceGrid(QListView):
         if index.isValid():
             row = self.faces.row_dict(index.row())
             self.faceActivated.emit(int(row["id"]), row.get("photo_id"))
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        """Double-clicking a face activates it (opens its photo)."""
+        index = self.indexAt(event.position().toPoint())
+        if index.isValid() and event.button() == Qt.MouseButton.LeftButton:
+            self._activate(index)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Handle this view's keys, then the default ones."""

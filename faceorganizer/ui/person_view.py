@@ -326,6 +326,7 @@ class PersonView(ReloadingView):
         allow_empty: bool = False,
     ) -> PersonPicker:
         if self.picker is not None:
+            self.picker.setParent(None)  # type: ignore[call-overload]
             self.picker.deleteLater()
         picker = PersonPicker(names, title, prompt, self, allow_empty=allow_empty)
         self.picker = picker

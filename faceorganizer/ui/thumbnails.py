@@ -14,6 +14,7 @@ Photo previews need a file read and a full JPEG decode, so :class:`PhotoThumbnai
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -114,7 +115,10 @@ class FaceThumbnails(QObject):
         if now - self._turn_start > 0.03:  # a new burst of painting
             self._turn_start, self._spent = now, 0.0
         if self._spent < DECODE_BUDGET_S:
-            blob = self.catalog.scalar("SELECT thumbnail FROM faces WHERE id = ?", (face_id,))
+            try:
+                blob = self.catalog.scalar("SELECT thumbnail FROM faces WHERE id = ?", (face_id,))
+            except sqlite3.Error:  # the catalog was closed (the window is going away)
+                return None
             pixmap = self._decode(face_id, blob)
             self._spent += time.perf_counter() - now
             return pixmap
@@ -153,11 +157,15 @@ class FaceThumbnails(QObject):
             for fid in batch:
                 self._pending.pop(fid, None)
             marks = ",".join("?" * len(batch))
-            blobs = dict(
-                self.catalog.execute(
-                    f"SELECT id, thumbnail FROM faces WHERE id IN ({marks})", batch
-                ).fetchall()
-            )
+            try:
+                blobs = dict(
+                    self.catalog.execute(
+                        f"SELECT id, thumbnail FROM faces WHERE id IN ({marks})", batch
+                    ).fetchall()
+                )
+            except sqlite3.Error:  # the catalog was closed (the window is going away)
+                self._pending.clear()
+                return
             for fid in batch:
                 if fid not in self.cache and self._decode(fid, blobs.get(fid)) is not None:
                     done.append(fid)

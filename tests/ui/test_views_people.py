@@ -49,7 +49,8 @@ def view(qtbot, session):
 def face_count(session, name):
     pid = people.person_by_name(session.catalog, name)
     return session.catalog.scalar(
-        "SELECT COUNT(*) FROM faces WHERE person_id = ? AND assigned IN ('user','auto') AND ignored = 0", (pid,)
+        "SELECT COUNT(*) FROM faces WHERE person_id = ? AND assigned IN ('user','auto') AND ignored = 0",
+        (pid,),
     )
 
 
@@ -144,7 +145,9 @@ def test_rename_to_an_existing_name_answered_no_changes_nothing(qtbot, view, ses
     assert session.catalog.query("SELECT id, person_id, cluster_id FROM faces ORDER BY id") == before
     # Renaming a person to a free name just renames it.
     assert view.rename(("person", library.people["Alice"]), "Alicia") == ("person", library.people["Alice"])
-    assert session.catalog.scalar("SELECT name FROM people WHERE id = ?", (library.people["Alice"],)) == "Alicia"
+    assert (
+        session.catalog.scalar("SELECT name FROM people WHERE id = ?", (library.people["Alice"],)) == "Alicia"
+    )
 
 
 def test_opening_a_card_by_double_click_on_the_face_and_by_enter(qtbot, view, session, library):
@@ -198,10 +201,15 @@ def test_dragging_a_card_onto_another_merges(qtbot, view, session, library, answ
     assert len(answers.questions) == 1
 
 
-def test_dropping_a_person_on_a_group_merges_the_group_into_the_person(qtbot, view, session, library, answers):
+def test_dropping_a_person_on_a_group_merges_the_group_into_the_person(
+    qtbot, view, session, library, answers
+):
     assert view.model.dropMimeData(
         view.model.mimeData([view.model.index(view.model.row_of(("person", library.people["Alice"])))]),
-        Qt.DropAction.MoveAction, -1, -1, view.model.index(view.model.row_of(("group", library.groups["g2"]))),
+        Qt.DropAction.MoveAction,
+        -1,
+        -1,
+        view.model.index(view.model.row_of(("group", library.groups["g2"]))),
     )
     qtbot.waitUntil(lambda: face_count(session, "Alice") == 9, timeout=2000)
     assert not answers.warnings
@@ -239,7 +247,10 @@ def test_delete_asks_then_frees_the_faces(qtbot, view, session, library, answers
     assert session.catalog.scalar("SELECT COUNT(*) FROM people WHERE id = ?", (bob[1],)) == 0
     ids = library.faces["B"]
     marks = ",".join("?" * len(ids))
-    assert session.catalog.scalar(f"SELECT COUNT(*) FROM faces WHERE id IN ({marks}) AND person_id IS NULL", ids) == 5
+    assert (
+        session.catalog.scalar(f"SELECT COUNT(*) FROM faces WHERE id IN ({marks}) AND person_id IS NULL", ids)
+        == 5
+    )
     assert view.model.row_of(bob) is None
 
 

@@ -124,8 +124,9 @@ def build_library(tmp_path: Path) -> Library:
                 assigned = None if person is None else ("suggested" if who == "As" else "user")
                 cluster = lib.groups.get(who)
                 cur = cat.execute(
-                    "INSERT INTO faces(photo_id, x1, y1, x2, y2, prob, source, thumbnail, person_id, assigned, "
-                    "cluster_id, created_at) VALUES (?, ?, ?, ?, ?, 0.99, 'detected', ?, ?, ?, ?, ?)",
+                    "INSERT INTO faces(photo_id, x1, y1, x2, y2, prob, source, thumbnail, person_id, "
+                    "assigned, cluster_id, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, 0.99, 'detected', ?, ?, ?, ?, ?)",
                     (pid, *box, thumbs[who], person, assigned, cluster, now),
                 )
                 fid = int(cur.lastrowid)
