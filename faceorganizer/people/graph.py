@@ -17,10 +17,18 @@ rows of ``X`` that lie within ``eps`` (the diagonal left out: scikit-learn's DBS
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-#: Below this many faces the whole set is one cell (no k-means).
+#: Below this many faces the whole set is one cell (no k-means): exact brute force.
 PRUNE_MIN_FACES = 6000
+#: Faces per pruning cell (k-means centres) on large sets.
+FACES_PER_CELL = 100
+#: A face within this distance of its cell centre is "tight": its pairs are found exactly.
+TIGHT_RADIUS = 0.6
+#: Added to eps in the pruning bounds: float16 distances to the centres and float32 rounding.
+SLACK = 0.01
 
 
 def radius_graph(
@@ -50,18 +58,30 @@ def radius_graph(
         return sparse.csr_matrix((0, 0), dtype=np.float32)
     thr = np.float32(1.0 - eps * eps / 2.0)
     if cells is None:
-        cells = 1 if n < PRUNE_MIN_FACES else int(np.sqrt(n))
+        cells = 1 if n < PRUNE_MIN_FACES else max(2, n // FACES_PER_CELL)
     rows_out: list[np.ndarray] = []
     cols_out: list[np.ndarray] = []
     sims_out: list[np.ndarray] = []
-    for rows, cols in _blocks(X, eps, max(1, cells), chunk, seed):
+    all_ids = np.arange(n)
+
+    def work(block):
+        rows, cols = block
         S = X[rows] @ X[cols].T
-        col_ids = np.arange(n)[cols] if isinstance(cols, slice) else cols
-        row_ids = np.arange(n)[rows] if isinstance(rows, slice) else rows
+        row_ids, col_ids = all_ids[rows], all_ids[cols]
         r, c = _keep(S, thr, row_ids, col_ids, max_neighbors)
-        rows_out.append(row_ids[r])
-        cols_out.append(col_ids[c])
-        sims_out.append(S[r, c])
+        return row_ids[r], col_ids[c], S[r, c]
+
+    # one BLAS thread per worker: small products with a threaded BLAS stall on a busy machine
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2, 8))
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        for r, c, sim in pool.map(work, _blocks(X, eps, max(1, cells), chunk, seed)):
+            rows_out.append(r)
+            cols_out.append(c)
+            sims_out.append(sim)
     r = np.concatenate(rows_out)
     c = np.concatenate(cols_out)
     s = np.concatenate(sims_out)
@@ -99,36 +119,60 @@ def _keep(S: np.ndarray, thr: np.float32, row_ids: np.ndarray, col_ids: np.ndarr
 
 
 def _blocks(X: np.ndarray, eps: float, cells: int, chunk: int, seed: int):
-    """Yield (rows, cols) index pairs whose products cover every pair within eps."""
+    """Yield (rows, cols) index pairs whose products cover the pairs within eps (see module doc)."""
     n = len(X)
     if cells <= 1:
         for lo in range(0, n, chunk):
             yield slice(lo, min(n, lo + chunk)), slice(0, n)
         return
-    centroids = _kmeans(X, cells, seed)
-    sims = np.empty((n, len(centroids)), np.float32)
-    for lo in range(0, n, 8192):
-        sims[lo : lo + 8192] = X[lo : lo + 8192] @ centroids.T
-    csq = np.einsum("ij,ij->i", centroids, centroids)
-    assign = np.argmax(sims, axis=1)
-    dist = np.sqrt(np.maximum(1.0 + csq[None, :] - 2.0 * sims, 0.0))  # |x - c_b| for every x, b
-    del sims
-    order = np.argsort(assign, kind="stable")
-    bounds = np.searchsorted(assign[order], np.arange(len(centroids) + 1))
-    members = [order[bounds[b] : bounds[b + 1]] for b in range(len(centroids))]
-    radius = np.array([dist[m, b].max() if len(m) else -np.inf for b, m in enumerate(members)], np.float32)
-    slack = np.float32(eps + 1e-4)  # float32 rounding must never prune a true neighbour
-    for mem in members:
-        if len(mem) == 0:
-            continue
-        for lo in range(0, len(mem), chunk):
-            rows = mem[lo : lo + chunk]
-            need = dist[rows].min(axis=0) - radius <= slack
-            cols = np.concatenate([members[b] for b in np.nonzero(need)[0]])
-            yield rows, cols
+    C = _kmeans(X, cells, seed)
+    k = len(C)
+    # |x - c| for every face and centre (float16 to bound memory; SLACK covers its rounding)
+    dist = np.empty((n, k), np.float16)
+    for lo in range(0, n, 4096):
+        d2 = 2.0 - 2.0 * (X[lo : lo + 4096] @ C.T)
+        dist[lo : lo + 4096] = np.sqrt(np.maximum(d2, 0.0))
+    own = np.argmin(dist, axis=1)
+    r = dist[np.arange(n), own].astype(np.float32)
+    tight = r <= TIGHT_RADIUS
+    order = np.lexsort((~tight, own))
+    bounds = np.searchsorted(own[order], np.arange(k + 1))
+    t_members, l_members = [], []
+    for b in range(k):
+        m = order[bounds[b] : bounds[b + 1]]
+        t_members.append(m[tight[m]])
+        l_members.append(m[~tight[m]])
+    radius = np.array([r[m].max() if len(m) else -np.inf for m in t_members], np.float32)
+    # near[a, b]: the smallest distance from a tight face of cell a to centre b
+    near = np.full((k, k), np.inf, np.float32)
+    for a in range(k):
+        if len(t_members[a]):
+            near[a] = dist[t_members[a]].min(axis=0)
+    slack = np.float32(eps + SLACK)
+    need = (near - radius[None, :] <= slack) & (near.T - radius[:, None] <= slack)
+    # loose faces that a tight face of cell a may be close to: |y - c_a| <= R_a + eps
+    loose = np.nonzero(~tight)[0]
+    loose_for: list[list[np.ndarray]] = [[] for _ in range(k)]
+    for lo in range(0, len(loose), 4096):
+        ys = loose[lo : lo + 4096]
+        hit = dist[ys].astype(np.float32) - radius[None, :] <= slack
+        for a in np.nonzero(hit.any(axis=0))[0]:
+            loose_for[a].append(ys[hit[:, a]])
+    del dist
+    for a in range(k):
+        cells_a = np.nonzero(need[a])[0]
+        if len(t_members[a]):
+            cols = np.concatenate([t_members[b] for b in cells_a] + loose_for[a] + [l_members[a]])
+            for lo in range(0, len(t_members[a]), chunk):
+                yield t_members[a][lo : lo + chunk], cols
+        if len(l_members[a]):
+            # loose x loose pairs: only within neighbouring cells (the one approximation)
+            cols = np.concatenate([l_members[b] for b in np.append(cells_a, a)])
+            for lo in range(0, len(l_members[a]), chunk):
+                yield l_members[a][lo : lo + chunk], cols
 
 
-def _kmeans(X: np.ndarray, k: int, seed: int, iters: int = 6, sample: int = 20000) -> np.ndarray:
+def _kmeans(X: np.ndarray, k: int, seed: int, iters: int = 4, sample: int = 20000) -> np.ndarray:
     """A few spherical k-means steps on a sample; (k', D) unit centroids (empty cells dropped)."""
     rng = np.random.default_rng(seed)
     n = len(X)
