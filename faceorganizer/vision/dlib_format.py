@@ -10,7 +10,9 @@ number of little-endian magnitude bytes that follow, bit 7: negative) and the by
 is two such integers, mantissa and exponent (``m * 2**e``); a string is its length and its
 bytes; a ``bool`` is the character ``'1'`` or ``'0'``; ``std::vector`` is its length and its
 items; a DNN tensor is a version, four dimensions and raw little-endian float32 values; a
-``matrix`` is its rows and columns (negated) and the values as dlib floats.
+``matrix`` is its rows and columns (negated) and the values as dlib floats. A shape
+predictor holds nothing but packed integers, so it is first split into integers in one pass
+and then read with numpy.
 
 Parsing is defensive: every read is bounds-checked, sizes are checked against what is left of
 the file, and any inconsistency raises :class:`~faceorganizer.vision.errors.WeightsError`
@@ -23,7 +25,6 @@ the package without importing it (its ``__init__`` needs ``pkg_resources``).
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,9 +116,10 @@ class Reader:
         """A non-negative length whose items (``item_bytes`` each at least) fit in the file."""
         start = self.pos
         n = self.int(what)
-        if n < 0 or n * item_bytes > self.remaining():
+        left = self.remaining()
+        if n < 0 or n * item_bytes > left:
             self.pos = start
-            raise self.fail(f"{what} {n} does not fit in the {self.remaining()} bytes left")
+            raise self.fail(f"truncated or corrupt: {what} {n} does not fit in the {left} bytes left")
         return n
 
     def float(self, what: str = "a float") -> float:
@@ -183,49 +185,6 @@ class Reader:
         if min(dims) < 0:
             raise self.fail(f"negative dimensions {dims} of {what}")
         return dims  # type: ignore[return-value]
-
-    def floats(self, count: int, what: str = "floats") -> list[float]:
-        """``count`` dlib floats in a row (a tight loop: shape predictors hold millions)."""
-        if count < 0 or 4 * count > self.remaining():
-            raise self.fail(f"{count} {what} do not fit in the {self.remaining()} bytes left")
-        buf, pos, out = self.data, self.pos, [0.0] * count
-        end = len(buf)
-        ldexp = math.ldexp
-        try:
-            for k in range(count):
-                h = buf[pos]
-                n = h & 0x0F
-                m = int.from_bytes(buf[pos + 1 : pos + 1 + n], "little")
-                if h & 0x80:
-                    m = -m
-                bad = h & 0x70 or n > 8
-                pos += 1 + n
-                h = buf[pos]
-                n = h & 0x0F
-                e = int.from_bytes(buf[pos + 1 : pos + 1 + n], "little")
-                if h & 0x80:
-                    e = -e
-                pos += 1 + n
-                if bad or h & 0x70 or n > 8 or pos > end or abs(e) > 2000:
-                    self.pos = pos
-                    raise self.fail(f"bad or truncated float among {what}")
-                out[k] = ldexp(m, e)
-        except IndexError:
-            self.pos = end
-            raise self.fail(f"truncated: {what} run past the end of the file") from None
-        self.pos = pos
-        return out
-
-    def matrix(self, what: str = "a matrix") -> np.ndarray:
-        """A ``dlib::matrix<float>``: rows and columns (stored negated) then dlib floats."""
-        rows, cols = -self.int(f"rows of {what}"), -self.int(f"columns of {what}")
-        if rows < 0 or cols < 0 or rows * cols * 2 > self.remaining():
-            raise self.fail(f"bad shape {rows}x{cols} of {what}")
-        return np.asarray(self.floats(rows * cols, what), dtype=np.float32).reshape(rows, cols)
-
-    def vector_f2(self, what: str) -> np.ndarray:
-        """A ``dlib::vector<float,2>`` (x, y)."""
-        return np.asarray(self.floats(2, what), dtype=np.float32)
 
     def end(self) -> None:
         """Require that the whole buffer was read."""
@@ -434,6 +393,76 @@ class ShapePredictor:
         return int(self.initial_shape.shape[0])
 
 
+def _tokenize(buf: bytes, pos: int, name: str) -> np.ndarray:
+    """Every packed integer from ``pos`` to the end of ``buf`` (a shape predictor is nothing else).
+
+    Raises:
+        WeightsError: a bad integer header, or a last integer cut off by the end of the file.
+    """
+    end = len(buf)
+    out: list[int] = []
+    app = out.append
+    frm = int.from_bytes
+    while pos < end:
+        h = buf[pos]
+        if h == 0x01:
+            app(buf[pos + 1] if pos + 1 < end else -1)
+            pos += 2
+            continue
+        if h == 0x81:
+            app(-buf[pos + 1] if pos + 1 < end else -1)
+            pos += 2
+            continue
+        n = h & 0x0F
+        if h & 0x70 or n > 8:
+            raise WeightsError(f"{name}: not a valid dlib file at byte {pos}: bad integer header 0x{h:02x}")
+        v = frm(buf[pos + 1 : pos + 1 + n], "little")
+        app(-v if h & 0x80 else v)
+        pos += 1 + n
+    if pos > end:
+        raise WeightsError(f"{name}: not a valid dlib file: truncated: the last value runs past the end")
+    return np.asarray(out, dtype=np.int64)
+
+
+class _Tokens:
+    """A cursor over :func:`_tokenize`'s integers with bounds checks."""
+
+    def __init__(self, tokens: np.ndarray, name: str) -> None:
+        self.t = tokens
+        self.i = 0
+        self.name = name
+
+    def fail(self, what: str) -> WeightsError:
+        return WeightsError(f"{self.name}: not a valid dlib file (value {self.i}): {what}")
+
+    def take(self, n: int, what: str) -> np.ndarray:
+        if n < 0 or self.i + n > len(self.t):
+            raise self.fail(f"truncated: {what} needs {n} values, {len(self.t) - self.i} left")
+        out = self.t[self.i : self.i + n]
+        self.i += n
+        return out
+
+    def count(self, what: str, limit: int = 1 << 24) -> int:
+        n = int(self.take(1, what)[0])
+        if n < 0 or n > limit:
+            raise self.fail(f"{what} {n} out of range")
+        return n
+
+    def floats(self, pairs: np.ndarray, what: str) -> np.ndarray:
+        """(..., 2) mantissa/exponent pairs as float64 values."""
+        m, e = pairs[..., 0], pairs[..., 1]
+        if e.size and np.abs(e).max() > 2000:
+            raise self.fail(f"special or out-of-range float among {what}")
+        return np.ldexp(m.astype(np.float64), e.astype(np.int32))
+
+    def matrices(self, count: int, rows: int, what: str) -> np.ndarray:
+        """``count`` column matrices of ``rows`` floats: (count, rows) float32."""
+        block = self.take(count * (2 + 2 * rows), what).reshape(count, 2 + 2 * rows)
+        if count and ((block[:, 0] != -rows).any() or (block[:, 1] != -1).any()):
+            raise self.fail(f"{what}: a matrix is not {rows}x1")
+        return self.floats(block[:, 2:].reshape(count, rows, 2), what).astype(np.float32)
+
+
 def read_shape_predictor(path: str | os.PathLike[str]) -> ShapePredictor:
     """Parse a dlib ``shape_predictor`` file (``shape_predictor_5_face_landmarks.dat``).
 
@@ -441,62 +470,55 @@ def read_shape_predictor(path: str | os.PathLike[str]) -> ShapePredictor:
         WeightsError: the file is missing, truncated or corrupt.
     """
     data, name = _load_bytes(path)
-    r = Reader(data, name)
-    r.expect(1, "shape_predictor version")
-    initial = r.matrix("initial shape")
-    if initial.shape[1] != 1 or initial.shape[0] % 2:
-        raise r.fail(f"initial shape has shape {initial.shape}, expected (2P, 1)")
-    n_values = initial.shape[0]
-    n_levels = r.count("number of cascade levels")
+    tok = _Tokens(_tokenize(data, 0, name), name)
+    if tok.count("shape_predictor version") != 1:
+        raise tok.fail("unsupported shape_predictor version")
+    rows, cols = -int(tok.take(1, "rows")[0]), -int(tok.take(1, "columns")[0])
+    if cols != 1 or rows <= 0 or rows % 2 or rows > 10_000:
+        raise tok.fail(f"initial shape is {rows}x{cols}, expected (2P)x1")
+    initial = tok.floats(tok.take(2 * rows, "initial shape").reshape(rows, 2), "initial shape")
+    n_parts = rows // 2
+    n_levels = tok.count("number of cascade levels", 1000)
     splits: list[np.ndarray] = []
     leaves: list[np.ndarray] = []
-    for _level in range(n_levels):
-        n_trees = r.count("number of trees")
+    for level in range(n_levels):
+        n_trees = tok.count("number of trees")
         level_splits, level_leaves = [], []
         for _tree in range(n_trees):
-            n_splits = r.count("number of splits", 3)
+            n_splits = tok.count("number of splits")
+            raw = tok.take(4 * n_splits, "splits").reshape(n_splits, 4)
             s = np.empty((n_splits, 3), np.float64)
-            for k in range(n_splits):
-                s[k, 0] = r.int("split idx1")
-                s[k, 1] = r.int("split idx2")
-                s[k, 2] = r.float("split threshold")
-            n_leaves = r.count("number of leaves", 2)
+            s[:, :2] = raw[:, :2]
+            s[:, 2] = tok.floats(raw[:, 2:], "split thresholds").astype(np.float32)
+            n_leaves = tok.count("number of leaves")
             if n_leaves != n_splits + 1:
-                raise r.fail(f"a tree with {n_splits} splits has {n_leaves} leaves")
-            lv = np.stack([r.matrix("leaf values") for _ in range(n_leaves)]) if n_leaves else None
-            if lv is None or lv.shape[1:] != (n_values, 1):
-                raise r.fail(f"leaf values of shape {None if lv is None else lv.shape[1:]}")
+                raise tok.fail(f"a tree with {n_splits} splits has {n_leaves} leaves")
+            lv = tok.matrices(n_leaves, rows, "leaf values")
             level_splits.append(s)
-            level_leaves.append(lv.reshape(n_leaves, n_values // 2, 2))
+            level_leaves.append(lv.reshape(n_leaves, n_parts, 2))
         if len({s.shape for s in level_splits}) > 1:
-            raise r.fail("trees of one level have different depths")
-        splits.append(np.stack(level_splits))
-        leaves.append(np.stack(level_leaves))
-    n_anchor_levels = r.count("number of anchor lists")
-    if n_anchor_levels != n_levels:
-        raise r.fail(f"{n_anchor_levels} anchor lists for {n_levels} cascade levels")
-    anchors = []
-    for _ in range(n_levels):
-        n = r.count("number of feature pixels")
-        anchors.append(np.asarray([r.int("anchor index") for _ in range(n)], dtype=np.int64))
-    n_delta_levels = r.count("number of delta lists")
-    if n_delta_levels != n_levels:
-        raise r.fail(f"{n_delta_levels} delta lists for {n_levels} cascade levels")
+            raise tok.fail(f"trees of cascade level {level} have different depths")
+        splits.append(np.stack(level_splits) if level_splits else np.zeros((0, 0, 3)))
+        leaves.append(np.stack(level_leaves) if level_leaves else np.zeros((0, 1, n_parts, 2), np.float32))
+    if tok.count("number of anchor lists") != n_levels:
+        raise tok.fail("one anchor list per cascade level expected")
+    anchors = [
+        tok.take(tok.count("number of feature pixels"), "anchor indices").copy() for _ in range(n_levels)
+    ]
+    if tok.count("number of delta lists") != n_levels:
+        raise tok.fail("one delta list per cascade level expected")
     deltas = []
     for level in range(n_levels):
-        n = r.count("number of deltas")
+        n = tok.count("number of deltas")
         if n != len(anchors[level]):
-            raise r.fail(f"{n} deltas for {len(anchors[level])} anchors")
-        deltas.append(
-            np.stack([r.vector_f2("delta") for _ in range(n)]) if n else np.zeros((0, 2), np.float32)
-        )
-    r.end()
-    n_parts = n_values // 2
+            raise tok.fail(f"{n} deltas for {len(anchors[level])} anchors at cascade level {level}")
+        deltas.append(tok.floats(tok.take(4 * n, "deltas").reshape(n, 2, 2), "deltas").astype(np.float32))
+    if tok.i != len(tok.t):
+        raise tok.fail(f"{len(tok.t) - tok.i} unexpected values after the end of the data")
     for level in range(n_levels):
         if len(anchors[level]) and (anchors[level].min() < 0 or anchors[level].max() >= n_parts):
             raise WeightsError(f"{name}: anchor index out of range at cascade level {level}")
-        n_features = len(anchors[level])
         idx = splits[level][..., :2]
-        if idx.size and (idx.min() < 0 or idx.max() >= n_features):
+        if idx.size and (idx.min() < 0 or idx.max() >= len(anchors[level])):
             raise WeightsError(f"{name}: split feature index out of range at cascade level {level}")
-    return ShapePredictor(initial.reshape(n_parts, 2), splits, leaves, anchors, deltas)
+    return ShapePredictor(initial.reshape(n_parts, 2).astype(np.float32), splits, leaves, anchors, deltas)
