@@ -15,9 +15,10 @@ What is written (ANCHORS §5):
 
 Merging: an existing sidecar is parsed (safely) and rewritten with every other property,
 namespace and keyword kept. A previous **Face** region is replaced when its name is one we
-manage (the names written now plus ``managed_names``, i.e. every person the catalog knows) or
-when its box overlaps one of ours at IoU >= 0.5 (the same face under an older name); other
-Face regions and all non-Face regions (Pet, Focus, BarCode) stay, before ours. The same rule
+manage (the names written now plus ``managed_names``; the catalog sync passes the people it
+writes) or when its box overlaps one of ours at IoU >= 0.5 (the same face under an older name);
+names compare without regard to case, as the catalog's do. Other Face regions and all non-Face
+regions (Pet, Focus, BarCode) stay, before ours. The same rule
 applies to Microsoft regions and to the name keywords. Writing the same regions again gives
 byte-identical output, and an unchanged sidecar is not rewritten at all. Kept regions keep their
 normalised areas while ``AppliedToDimensions`` becomes the stored size, so a foreign region that
@@ -432,13 +433,13 @@ def _old_mp_box(li: ET.Element) -> tuple[str | None, Box | None]:
 
 
 def _is_ours(name: str | None, box: Box | None, managed: set[str], ours: list[Box]) -> bool:
-    if name is not None and name.strip() in managed:
+    if name is not None and name.strip().casefold() in managed:
         return True
     return box is not None and any(iou(box, b) >= MERGE_IOU for b in ours)
 
 
 def _is_people_tag(value: str, managed: set[str]) -> bool:
-    return value.startswith("People|") and value[len("People|") :] in managed
+    return value.startswith("People|") and value[len("People|") :].casefold() in managed
 
 
 def _sub(parent: ET.Element, prefix: str, local: str, attrib: dict[str, str] | None = None) -> ET.Element:
@@ -500,7 +501,7 @@ def render_sidecar(
             raise MetadataError(f"{origin}: person name {name!r} contains '|', the keyword level separator")
         ours.append((name, _normalized_stored(r, stored_size, orientation)))
     names = list(dict.fromkeys(n for n, _ in ours))
-    managed = set(names) | {n.strip() for n in managed_names}
+    managed = {n.casefold() for n in names} | {n.strip().casefold() for n in managed_names}
     our_boxes = [b for _, b in ours]
 
     prefixes: dict[str, str] = {}
@@ -540,9 +541,9 @@ def render_sidecar(
                 name, box = _old_mp_box(li)
                 if not _is_ours(name, box, managed, our_boxes):
                     kept_mp.append(li)
-        kept[_PERSON] += [v for v in _item_texts(old[_PERSON]) if v not in managed]
+        kept[_PERSON] += [v for v in _item_texts(old[_PERSON]) if v.casefold() not in managed]
         kept[_HIER] += [v for v in _item_texts(old[_HIER]) if not _is_people_tag(v, managed)]
-        kept[_SUBJECT] += [v for v in _item_texts(old[_SUBJECT]) if v not in managed]
+        kept[_SUBJECT] += [v for v in _item_texts(old[_SUBJECT]) if v.casefold() not in managed]
 
     desc = descs[0]
     if not has_orientation:

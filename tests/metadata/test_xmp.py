@@ -504,3 +504,11 @@ def test_merge_into_an_exiftool_sidecar_and_read_after_exiftool_edits(photos, tm
     again = write_sidecar(photo, _regions()[:3], stored, 8)
     assert exiftool_json("-Rating", str(again.path))[0]["Rating"] == 5
     assert not write_sidecar(photo, _regions()[:3], stored, 8).changed
+
+
+def test_managed_names_compare_without_case(tmp_path):
+    photo = tmp_path / "c.jpg"
+    Image.new("RGB", (630, 1200)).save(photo)
+    (tmp_path / "c.jpg.xmp").write_text(_digikam_sidecar(), encoding="utf-8")
+    write_sidecar(photo, [Region("ANNA", (10, 10, 60, 60))], (630, 1200), 6, managed_names=["béla"])
+    assert [r.name for r in read_sidecar(tmp_path / "c.jpg.xmp", (630, 1200), 6)] == ["ANNA"]
