@@ -108,4 +108,7 @@ def main(argv: list[str] | None = None, catalog: str | Path | None = None) -> in
 
     window = MainWindow(catalog)
     window.show()
+    from .automation import install as install_automation
+
+    install_automation(window)  # FACEORGANIZER_STARTUP_MARK / _AUTOSCAN: start-up timing, smoke tests
     return int(app.exec())
