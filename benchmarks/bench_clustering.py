@@ -17,7 +17,7 @@ Usage: python benchmarks/bench_clustering.py [--model dlib-resnet-v1] [--shared 
    every face of the even-numbered photos; the faces of the odd photos wait. For each
    suggestion distance x margin it counts right, wrong, stranger and missed suggestions. The
    chosen setting has precision >= 0.95 and the most right suggestions (ties: the larger margin,
-   then the smaller distance).
+   then the middle of the distances that do as well).
 4. **Clustering sweep**: DBSCAN ``eps`` x ``min_samples`` through
    :func:`faceorganizer.people.cluster` (radius graph, DBSCAN, same-photo rule), the values given
    through :data:`faceorganizer.people.settings.CALIBRATED` exactly as calibrated defaults are.
@@ -73,34 +73,44 @@ def compose_album(lfw: Path, out: Path, seed: int = 0) -> dict[str, list[Tile]]:
     pools = {p.name: sorted(p.glob("*.jpg")) for p in sorted(lfw.iterdir()) if p.is_dir()}
     for files in pools.values():
         rng.shuffle(files)
-    out.mkdir(parents=True, exist_ok=True)
-    album: dict[str, list[Tile]] = {}
-    n = 0
+    plans: list[list[tuple[str, Path]]] = []
     while any(pools.values()):
         left = [p for p, files in pools.items() if files]
+        if len(left) == 1:  # one person left: join photos that do not show them yet
+            person = left[0]
+            open_plans = [plan for plan in plans if person not in {p for p, _ in plan}]
+            rng.shuffle(open_plans)
+            open_plans.sort(key=len)
+            for plan in open_plans[: len(pools[person])]:
+                plan.append((person, pools[person].pop()))
+            if pools[person]:  # more photos of them than other photos: stop here
+                break
+            continue
         k = min(rng.choice((2, 3, 3, 4)), len(left))
         # The people with most photos left go first, so that nobody is left alone at the end.
         rng.shuffle(left)
         people = sorted(left, key=lambda p: -len(pools[p]))[:k]
         rng.shuffle(people)
-        sizes = [rng.randint(180, 300) for _ in people]
-        gaps = [rng.randint(10, 70) for _ in range(len(people) + 1)]
+        plans.append([(person, pools[person].pop()) for person in people])
+    out.mkdir(parents=True, exist_ok=True)
+    album: dict[str, list[Tile]] = {}
+    for n, plan in enumerate(plans):
+        sizes = [rng.randint(180, 300) for _ in plan]
+        gaps = [rng.randint(10, 70) for _ in range(len(plan) + 1)]
         height = max(sizes) + 2 * rng.randint(20, 60)
-        width = sum(sizes) + sum(gaps)
         background = tuple(rng.randint(90, 230) for _ in range(3))
-        canvas = Image.new("RGB", (width, height), background)
+        canvas = Image.new("RGB", (sum(sizes) + sum(gaps), height), background)
         tiles = []
         x = gaps[0]
-        for person, size, gap in zip(people, sizes, gaps[1:]):
-            src = pools[person].pop()
+        for (person, src), size, gap in zip(plan, sizes, gaps[1:]):
             y = rng.randint(0, height - size)
-            canvas.paste(Image.open(src).convert("RGB").resize((size, size), Image.BICUBIC), (x, y))
+            with Image.open(src) as im:
+                canvas.paste(im.convert("RGB").resize((size, size), Image.BICUBIC), (x, y))
             tiles.append(Tile(person, src.name, (x, y, x + size, y + size)))
             x += size + gap
         name = f"album_{n:03d}.jpg"
         canvas.save(out / name, "JPEG", quality=92)
         album[name] = tiles
-        n += 1
     return album
 
 
@@ -443,12 +453,17 @@ def main() -> int:
         good = [r for r in s_rows if r.precision >= PRECISION_FLOOR]
         if not good:
             print("no suggestion setting reaches precision 0.95; the documented one is used below")
-        chosen = (
-            min(good, key=lambda r: (-r.right, -r.margin, r.distance))
-            if good
-            else SuggestRow(documented.suggest_distance, documented.suggest_margin, 0, 0, 0, 0)
-        )
-        tied = sorted({r.distance for r in good if r.right == chosen.right and r.margin == chosen.margin})
+        chosen = SuggestRow(documented.suggest_distance, documented.suggest_margin, 0, 0, 0, 0)
+        tied: list[float] = []
+        if good:
+            # Most right suggestions at the largest margin that gets them; of the distances that do
+            # as well, the middle one (away from both the recall edge and the first wrong suggestion).
+            top = min(good, key=lambda r: (-r.right, -r.margin))
+            tied = sorted(r.distance for r in good if (r.right, r.margin) == (top.right, top.margin))
+            middle = tied[(len(tied) - 1) // 2]
+            chosen = next(
+                r for r in good if (r.right, r.margin, r.distance) == (top.right, top.margin, middle)
+            )
 
         print()
         print(
