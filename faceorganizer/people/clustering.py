@@ -276,7 +276,8 @@ def attach_groups(
     grouped = np.nonzero(labels >= 0)[0]
     dist = seeds.distances(X[grouped])
     best, d1, d2 = nearest_two(dist)
-    close = (d1 <= settings.eps) & (d2 - d1 >= settings.suggest_margin)
+    with np.errstate(invalid="ignore"):  # inf - inf for faces far from everyone
+        close = (d1 <= settings.eps) & (d2 - d1 >= settings.suggest_margin)
     near_any = d1 <= settings.eps
     rejected = rejected_pairs(catalog)
     taken = person_photos(catalog)

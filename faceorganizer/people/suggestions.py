@@ -195,7 +195,8 @@ def suggest(
         dist = seeds.distances(X)
         mask_rejections(dist, fids, seeds, rejected_pairs(catalog))
         best, d1, d2 = nearest_two(dist)
-        ok = (d1 <= settings.suggest_distance) & (d2 - d1 >= settings.suggest_margin)
+        with np.errstate(invalid="ignore"):  # inf - inf where every person was rejected
+            ok = (d1 <= settings.suggest_distance) & (d2 - d1 >= settings.suggest_margin)
         taken = person_photos(catalog)
         chosen: dict[tuple[int, int], tuple[float, int]] = {}
         for i in np.nonzero(ok)[0]:

@@ -36,7 +36,9 @@ def lookalike(rng: np.random.Generator, centre: np.ndarray, distance: float) -> 
     return unit(cos * centre + np.sqrt(1 - cos**2) * g)
 
 
-def faces_of_identity(rng: np.random.Generator, centre: np.ndarray, n: int, spread: float = 0.25) -> np.ndarray:
+def faces_of_identity(
+    rng: np.random.Generator, centre: np.ndarray, n: int, spread: float = 0.25
+) -> np.ndarray:
     noise = rng.standard_normal((n, len(centre))) * (spread / np.sqrt(len(centre)))
     return unit(centre[None, :] + noise)
 
@@ -62,8 +64,17 @@ class Album:
                 ).lastrowid
             )
 
-    def face(self, photo_id: int, vec: np.ndarray, who: str, *, prob: float = 0.99, low_quality: int = 0,
-             box=(100, 100, 300, 340), model: str | None = None) -> int:
+    def face(
+        self,
+        photo_id: int,
+        vec: np.ndarray,
+        who: str,
+        *,
+        prob: float = 0.99,
+        low_quality: int = 0,
+        box=(100, 100, 300, 340),
+        model: str | None = None,
+    ) -> int:
         with self.cat.transaction():
             fid = int(
                 self.cat.execute(
@@ -84,9 +95,13 @@ class Album:
     def state(self) -> dict:
         """Every decision column, person and rejection: what undo must restore."""
         return {
-            "faces": self.cat.query("SELECT id, person_id, assigned, cluster_id, ignored FROM faces ORDER BY id"),
+            "faces": self.cat.query(
+                "SELECT id, person_id, assigned, cluster_id, ignored FROM faces ORDER BY id"
+            ),
             "people": self.cat.query("SELECT id, name, hidden, cover_face_id FROM people ORDER BY id"),
-            "rejections": self.cat.query("SELECT face_id, person_id FROM rejections ORDER BY face_id, person_id"),
+            "rejections": self.cat.query(
+                "SELECT face_id, person_id FROM rejections ORDER BY face_id, person_id"
+            ),
         }
 
     def groups(self) -> dict[int, list[int]]:
