@@ -437,17 +437,6 @@ def scan_library(
 
     model_name = choose_model(catalog, model)
     dev = resolve_device(device)
-    detector, embedder = load_models(model_name, dev, mtcnn_weights)
-    model_name = str(getattr(embedder, "name", model_name))
-    current = catalog.get_setting("model")
-    if current is None:
-        catalog.set_setting("model", model_name)
-    elif current != model_name:
-        raise CatalogError(
-            f"this catalog's faces are embedded with {current!r}, not {model_name!r}: switch models with "
-            f"'faceorganizer models --switch {model}' (re-embeds every face, keeps every decision)"
-        )
-    summary.model = model_name
     working_size = int(catalog.get_setting("scan.working_size", DEFAULT_WORKING_SIZE) or DEFAULT_WORKING_SIZE)
     min_size = float(catalog.get_setting("scan.min_face_size", DEFAULT_MIN_FACE_SIZE))
 
@@ -487,9 +476,16 @@ def scan_library(
         if r["hash"] and r["id"] not in stale:
             by_hash.setdefault(r["hash"], []).append(r)
 
-    scan = _Scan(
-        catalog, summary, detector, _batcher(embedder, batch_size), model_name, min_size, progress, on_photo
-    )
+    detector = batcher = None
+    if todo:  # models load only when there is something to read (a rescan of nothing is instant)
+        detector, embedder = load_models(model_name, dev, mtcnn_weights)
+        model_name = str(getattr(embedder, "name", model_name))
+        _check_model(catalog, model_name, model)
+        batcher = _batcher(embedder, batch_size)
+    else:
+        model_name = catalog.get_setting("model") or model_name
+    summary.model = model_name
+    scan = _Scan(catalog, summary, detector, batcher, model_name, min_size, progress, on_photo)
     scan.total = len(todo)
     n_workers = default_workers() if workers is None else max(0, int(workers))
     pool = DecodePool(min(n_workers, len(todo)), working_size, by_hash.keys())
@@ -516,6 +512,19 @@ def scan_library(
         people.cluster(catalog, model=model_name)
     summary.elapsed_s = time.monotonic() - started
     return summary
+
+
+def _check_model(catalog: Catalog, model_name: str, asked: str | None) -> None:
+    """Make ``model_name`` the catalog's model when it has none; refuse a different one."""
+    current = catalog.get_setting("model")
+    if current is None:
+        catalog.set_setting("model", model_name)
+    elif current != model_name:
+        raise CatalogError(
+            f"this catalog's faces are embedded with {current!r}, not {model_name!r}: switch models with "
+            f"'faceorganizer models --switch {asked or model_name}' "
+            "(re-embeds every face, keeps every decision)"
+        )
 
 
 def _batcher(embedder: Any, batch_size: int) -> Any:

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -146,6 +147,7 @@ class DecodePool:
         self.known = frozenset(known_hashes)
         self.window = window or (2 * self.workers + 2)
         self._executor: ProcessPoolExecutor | None = None
+        self._worked = False
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -184,12 +186,32 @@ class DecodePool:
             path, future = pending.popleft()
             try:
                 result = future.result()
+                self._worked = True
             except BrokenProcessPool:
-                # a worker died (a decoder crash): this photo is reported, the pool restarts
-                result = Decoded(path, error=f"{path}: the image decoder crashed on this file")
-                self._restart()
+                result = self._after_crash(path)
+                if self.workers == 0:  # no worker could start: decode here from now on
+                    for p, _ in pending:
+                        yield self.decode(p)
+                    yield from (self.decode(p) for p in it)
+                    return
                 pending = collections.deque((p, self._start().submit(_work, p, False)) for p, _ in pending)
             yield result
+
+    def _after_crash(self, path: str) -> Decoded:
+        """A worker died: did ``path`` kill it (retried alone in a fresh pool), or is the pool unusable?"""
+        self._restart()
+        if not self._worked:
+            # never got one result: the workers cannot start here (e.g. an unguarded __main__)
+            warnings.warn(
+                "decoding worker processes could not start; decoding in the main process", stacklevel=3
+            )
+            self.workers = 0
+            return self.decode(path)
+        try:
+            return self._start().submit(_work, path, False).result()
+        except BrokenProcessPool:
+            self._restart()
+            return Decoded(path, error=f"{path}: the image decoder crashed on this file")
 
     def _restart(self) -> None:
         if self._executor is not None:
