@@ -44,9 +44,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import functools
 import hashlib
 import io
 import os
+import re
 import shutil
 import stat
 import time
@@ -378,6 +380,7 @@ def export_people(
         previous = []
         summary.warnings.append(f"{out / MANIFEST_NAME} could not be read ({e}); it will be rewritten")
     by_destination = {p.destination.casefold(): p for p in previous if p.destination}
+    earlier = _earlier_names(by_destination)
 
     plans = [_Plan(r["id"], r["name"], folders[r["id"]], _photos_of(catalog, r["id"])) for r in selected]
     plans = [p for p in plans if p.photos]
@@ -389,7 +392,7 @@ def export_people(
         for plan in plans:
             folder = out / plan.folder
             problem = _prepare_folder(folder, out_real)
-            names = {} if problem else _assign_names(plan, folder, mode, by_destination)
+            names = {} if problem else _assign_names(plan, folder, mode, by_destination, earlier)
             for photo in plan.photos:
                 if _cancelled(control):
                     summary.cancelled = True
@@ -557,9 +560,17 @@ def _holds(dest: Path, source: str, mode: str) -> bool:
     if src.st_mtime_ns == st.st_mtime_ns:
         return True
     try:
-        return _sha256(dest) == _sha256(source)
+        return _sha256_of(str(dest), st.st_size, st.st_mtime_ns) == _sha256_of(
+            source, src.st_size, src.st_mtime_ns
+        )
     except OSError:
         return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file, remembered by path, size and mtime (one read per file and export)."""
+    return _sha256(path)
 
 
 def _is_ours(dest: Path, source: str, by_destination: dict[str, ExportItem]) -> bool:
@@ -580,8 +591,30 @@ def _usable(dest: Path, source: str, mode: str, by_destination: dict[str, Export
     return not os.path.lexists(dest) or _holds(dest, source, mode) or _is_ours(dest, source, by_destination)
 
 
+_NUMBERED = re.compile(r"^(?P<stem>.*) \((?P<n>[0-9]+)\)(?P<ext>\.[^.]*)?$")
+
+
+def _base_key(entry: str) -> str:
+    """``IMG_0001 (3).jpg`` -> ``img_0001.jpg``: the name an entry was numbered from (casefolded)."""
+    m = _NUMBERED.match(entry)
+    return (f"{m['stem']}{m['ext'] or ''}" if m else entry).casefold()
+
+
+def _earlier_names(by_destination: dict[str, ExportItem]) -> dict[tuple[str, str], str]:
+    """``(source, folder casefolded) -> file name`` of every earlier placement in the manifest."""
+    out = {}
+    for item in by_destination.values():
+        folder, _, name = item.destination.rpartition("/")
+        out[(item.source, folder.casefold())] = name
+    return out
+
+
 def _assign_names(
-    plan: _Plan, folder: Path, mode: str, by_destination: dict[str, ExportItem]
+    plan: _Plan,
+    folder: Path,
+    mode: str,
+    by_destination: dict[str, ExportItem],
+    earlier: dict[tuple[str, str], str],
 ) -> dict[str, str]:
     """File name of each photo in the person's folder.
 
@@ -593,10 +626,6 @@ def _assign_names(
     """
     names: dict[str, str] = {}
     taken: set[str] = set()
-    earlier = {
-        (item.source, item.destination.rpartition("/")[0].casefold()): item.destination.rpartition("/")[2]
-        for item in by_destination.values()
-    }
     for photo in plan.photos:
         source = photo["path"]
         name = earlier.get((source, plan.folder.casefold()))
@@ -606,15 +635,13 @@ def _assign_names(
     fresh = [p["path"] for p in plan.photos if p["path"] not in names and _skip_reason(p, plan) is None]
     # A file already holding the photo under one of its possible names is kept (the manifest
     # may be gone), before any photo takes a free name.
-    try:
-        present = {entry.casefold(): entry for entry in os.listdir(folder)}
-    except OSError:
-        present = {}
+    numbered: dict[str, list[str]] = {}
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.listdir(folder)):
+            numbered.setdefault(_base_key(entry), []).append(entry)
     for source in fresh:
-        base = safe_file_name(os.path.basename(source))
-        for n in range(1, len(present) + 2):
-            entry = present.get(_numbered(base, n).casefold())
-            if entry is not None and entry.casefold() not in taken and _holds(folder / entry, source, mode):
+        for entry in numbered.get(safe_file_name(os.path.basename(source)).casefold(), ()):
+            if entry.casefold() not in taken and _holds(folder / entry, source, mode):
                 names[source] = entry
                 taken.add(entry.casefold())
                 break
