@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..catalog import Catalog
 from .models import FacesModel
+from .thumbnails import query_pool, run_in_pool
 
 
 class FaceDelegate(QStyledItemDelegate):
@@ -167,16 +169,73 @@ class FaceGrid(QListView):
 
 
 class ReloadingView(QWidget):
-    """A view that reloads on ``session.changed`` — at once when visible, else when next shown."""
+    """A view that reloads on ``session.changed`` — at once when visible, else when next shown.
+
+    Reads run on a worker thread with their own catalog connection (:meth:`load_async`), so a
+    big library never stalls the window; at most one read per view is in flight, and a change
+    that arrives meanwhile triggers one more read after it.
+
+    Signals:
+        loaded: a read finished and its result is shown.
+    """
+
+    loaded = Signal()
 
     def __init__(self, session: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self._dirty = False
+        self._inflight: set[str] = set()
+        self._again: dict[str, tuple[Callable[[Any], Any], Callable[[Any], None]]] = {}
         session.changed.connect(self._on_changed)
+
+    @property
+    def loading(self) -> bool:
+        """Whether a read is running or queued."""
+        return bool(self._inflight or self._again)
 
     def reload(self) -> None:  # pragma: no cover - overridden
         """Read the catalog again."""
+
+    def load_async(self, kind: str, query: Callable[[Any], Any], apply: Callable[[Any], None]) -> None:
+        """Run ``query(catalog)`` on a worker (own connection), then ``apply(result)`` here.
+
+        One read of each ``kind`` runs at a time; a newer request of the same kind waits for it
+        and replaces any older waiting one.
+        """
+        if kind in self._inflight:
+            self._again[kind] = (query, apply)
+            return
+        self._inflight.add(kind)
+        path = self.session.catalog_path
+
+        def work() -> Any:
+            catalog = Catalog(path)
+            try:
+                return query(catalog)
+            finally:
+                catalog.close()
+
+        def done(result: Any) -> None:
+            self._inflight.discard(kind)
+            try:
+                apply(result)
+            finally:
+                self._next(kind)
+
+        def failed(exc: Exception) -> None:
+            self._inflight.discard(kind)
+            self.session.message.emit(self.tr("Could not read the catalog: {}").format(exc))
+            self._next(kind)
+
+        run_in_pool(work, done, failed, self, query_pool())
+
+    def _next(self, kind: str) -> None:
+        waiting = self._again.pop(kind, None)
+        if waiting is not None:
+            self.load_async(kind, *waiting)
+        elif not self.loading:
+            self.loaded.emit()
 
     @Slot()
     def _on_changed(self) -> None:

@@ -94,11 +94,9 @@ class PeopleModel(QAbstractListModel):
 
     mergeRequested = Signal(object, object)
 
-    def __init__(self, session: Any, thumbnails: FaceThumbnails, parent: QObject | None = None) -> None:
+    def __init__(self, thumbnails: FaceThumbnails, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.session = session
         self.thumbnails = thumbnails
-        self.include_hidden = False
         self.unnamed_text = "Unnamed"
         self.count_text = "{} faces"
         self._rows: list[Any] = []
@@ -107,11 +105,8 @@ class PeopleModel(QAbstractListModel):
         thumbnails.ready.connect(self._on_thumbnail)
 
     # ---------------------------------------------------------------- loading
-    def reload(self) -> None:
-        """Read the people again (a reset; views restore their selection by ref)."""
-        from .. import people
-
-        rows = people.list_people(self.session.catalog, include_hidden=self.include_hidden)
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        """Show these :class:`~faceorganizer.people.PersonSummary` rows (views restore their selection)."""
         self.beginResetModel()
         self._rows = list(rows)
         self._row_of = {_ref(s): i for i, s in enumerate(self._rows)}
@@ -120,11 +115,6 @@ class PeopleModel(QAbstractListModel):
             if s.cover_face_id is not None:
                 self._cover_rows.setdefault(int(s.cover_face_id), []).append(i)
         self.endResetModel()
-
-    def set_include_hidden(self, include: bool) -> None:
-        """Show or leave out hidden people, then reload."""
-        self.include_hidden = bool(include)
-        self.reload()
 
     def summary(self, row: int) -> Any:
         """The :class:`~faceorganizer.people.PersonSummary` of a row."""

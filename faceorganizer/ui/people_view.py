@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import people
+from .face_grid import ReloadingView
 from .models import (
     COUNT_ROLE,
     HIDDEN_ROLE,
@@ -285,16 +286,16 @@ class PeopleGrid(QListView):
             event.ignore()
 
 
-class PeopleView(QWidget):
+class PeopleView(ReloadingView):
     """The grid of people and groups; see the module docstring."""
 
     def __init__(self, session: Any, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.confirm = True
-        self._dirty = False
+        self.include_hidden = False
+        self._want: tuple[list[Ref], Ref | None] | None = None
         self.thumbnails = face_thumbnails(session)
-        self.model = PeopleModel(session, self.thumbnails, self)
+        self.model = PeopleModel(self.thumbnails, self)
         self.model.unnamed_text = self.tr("Unnamed")
         self.model.count_text = self.tr("{} faces")
         self.model.mergeRequested.connect(self._on_drop_merge)
@@ -341,7 +342,6 @@ class PeopleView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.grid, 1)
 
-        session.changed.connect(self._on_changed)
         self.reload()
 
     # ---------------------------------------------------------------- state
@@ -364,13 +364,21 @@ class PeopleView(QWidget):
             sm.setCurrentIndex(self.model.index(row), QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def reload(self) -> None:
-        """Read the people again, keeping the selection and the scroll position."""
+        """Read the people again (in the background), keeping the selection and the scroll position."""
         self._dirty = False
-        refs = self.selected_refs() if self.model.rowCount() else []
-        cur = self.grid.currentIndex()
-        current = self.model.ref(cur.row()) if cur.isValid() else None
+        include = self.include_hidden
+        self.load_async("people", lambda cat: people.list_people(cat, include_hidden=include), self._apply)
+
+    def _apply(self, rows: list[Any]) -> None:
+        if self._want is not None:
+            refs, current = self._want
+            self._want = None
+        else:
+            refs = self.selected_refs() if self.model.rowCount() else []
+            cur = self.grid.currentIndex()
+            current = self.model.ref(cur.row()) if cur.isValid() else None
         scroll = self.grid.verticalScrollBar().value()
-        self.model.reload()
+        self.model.set_rows(rows)
         self.select_refs(refs, current)
         self.grid.verticalScrollBar().setValue(scroll)
         named = sum(1 for r in range(self.model.rowCount()) if self.model.ref(r)[0] == "person")
@@ -378,25 +386,15 @@ class PeopleView(QWidget):
         self.count_label.setText(self.tr("{} people, {} unnamed groups").format(named, groups))
         self._update_actions()
 
-    @Slot()
-    def _on_changed(self) -> None:
-        if self.isVisible():
-            self.reload()
-        else:
-            self._dirty = True
-
-    def showEvent(self, event: Any) -> None:
-        """Reload if the catalog changed while hidden."""
-        if self._dirty:
-            self.reload()
-        super().showEvent(event)
+    def select_after_reload(self, refs: list[Ref], current: Ref | None = None) -> None:
+        """Select these cards once the next read is shown (and now, where they are shown already)."""
+        self._want = (list(refs), current)
+        self.select_refs(refs, current)
 
     @Slot(bool)
     def _on_filter(self, checked: bool) -> None:
-        refs = self.selected_refs()
-        self.model.set_include_hidden(checked)
-        self.select_refs(refs)
-        self._update_actions()
+        self.include_hidden = bool(checked)
+        self.reload()
 
     @Slot()
     def _update_actions(self, *args: Any) -> None:
@@ -482,7 +480,7 @@ class PeopleView(QWidget):
         if pid is None:
             return None
         result: Ref = ("person", int(pid))
-        self.select_refs([result], result)
+        self.select_after_reload([result], result)
         return result
 
     # ---------------------------------------------------------------- merge
@@ -530,7 +528,7 @@ class PeopleView(QWidget):
         if result is None:
             return None
         ref: Ref = (target[0], int(result))
-        self.select_refs([ref], ref)
+        self.select_after_reload([ref], ref)
         return ref
 
     # ---------------------------------------------------------------- hide / delete

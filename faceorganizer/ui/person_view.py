@@ -106,6 +106,8 @@ class PersonView(ReloadingView):
         super().__init__(session, parent)
         self.ref: Ref | None = None
         self.name: str | None = None
+        self._fresh = False
+        self._review_row: int | None = None
         self.picker: PersonPicker | None = None
         thumbs = face_thumbnails(session)
 
@@ -188,48 +190,63 @@ class PersonView(ReloadingView):
 
     # ---------------------------------------------------------------- loading
     def show_ref(self, ref: Ref) -> None:
-        """Show a person (``("person", id)``) or an unnamed group (``("group", cluster_id)``)."""
+        """Show a person (``("person", id)``) or an unnamed group (``("group", cluster_id)``).
+
+        The faces are read in the background; :attr:`loaded` follows.
+        """
         self.ref = (str(ref[0]), int(ref[1]))
-        self._load(fresh=True)
+        self._fresh = True
+        self._load()
 
     def reload(self) -> None:
         """Read the faces again, keeping the selection and the scroll position."""
-        if self.ref is not None:
-            self._load(fresh=False)
-
-    def _load(self, *, fresh: bool) -> None:
         self._dirty = False
-        cat = self.session.catalog
-        kind, key = self.ref
-        if kind == "person":
-            self.name = cat.scalar("SELECT name FROM people WHERE id = ?", (key,))
-            rows = people.faces_of(cat, person_id=key) if self.name is not None else []
-        else:
-            self.name = None
-            rows = people.faces_of(cat, cluster_id=key)
-        rows = [r for r in rows if not r.get("ignored")]
+        if self.ref is not None:
+            self._load()
+
+    def _load(self) -> None:
+        ref = self.ref
+
+        def query(cat: Any) -> tuple[str | None, list[dict[str, Any]]]:
+            kind, key = ref
+            if kind == "person":
+                name = cat.scalar("SELECT name FROM people WHERE id = ?", (key,))
+                return name, (people.faces_of(cat, person_id=key) if name is not None else [])
+            return None, people.faces_of(cat, cluster_id=key)
+
+        self.load_async("faces", query, lambda result: self._apply(ref, *result))
+
+    def _apply(self, ref: Ref, name: str | None, rows: list[dict[str, Any]]) -> None:
+        if ref != self.ref:
+            return  # another person was opened meanwhile
+        fresh, self._fresh = self._fresh, False
+        kind = ref[0]
+        self.name = name
         confirmed = [r for r in rows if r.get("assigned") != "suggested"]
         suggested = [r for r in rows if r.get("assigned") == "suggested"]
         self.grid.set_faces(confirmed, fresh=fresh)
         self.suggested.set_faces(suggested, fresh=fresh)
         n = len(confirmed)
         count = self.tr("1 face") if n == 1 else self.tr("{} faces").format(n)
-        if kind == "person" and self.name is None:
+        if kind == "person" and name is None:
             self.title.setText(self.tr("This person no longer exists"))
         elif kind == "person":
-            self.title.setText(f"{self.name} — {count}")
+            self.title.setText(f"{name} — {count}")
         else:
             self.title.setText(self.tr("Unnamed group") + f" — {count}")
-        self.not_button.setText(
-            self.tr("Not {}").format(self.name) if self.name else self.tr("Not this person")
-        )
+        self.not_button.setText(self.tr("Not {}").format(name) if name else self.tr("Not this person"))
         self.suggestions_box.setVisible(bool(suggested))
         self.suggest_label.setText(
             self.tr("Is this {name}? {n} suggested — Y confirms, N rejects").format(
-                name=self.name or self.tr("this person"), n=len(suggested)
+                name=name or self.tr("this person"), n=len(suggested)
             )
         )
-        if suggested and not self.suggested.selectionModel().hasSelection():
+        if self._review_row is not None:
+            self.suggested.select_row(self._review_row)
+            self._review_row = None
+            if suggested:
+                self.suggested.setFocus()
+        elif suggested and not self.suggested.selectionModel().hasSelection():
             self.suggested.select_row(0)
         self._update_actions()
 
@@ -275,10 +292,6 @@ class PersonView(ReloadingView):
         return [r["name"] for r in rows]
 
     # ---------------------------------------------------------------- actions
-    def _after_removal(self, grid: FaceGrid, first_row: int) -> None:
-        grid.select_row(first_row)
-        grid.setFocus()
-
     @Slot()
     def not_person(self) -> None:
         """Remove the selected faces from this person and remember that they are not them."""
@@ -286,7 +299,8 @@ class PersonView(ReloadingView):
         if not ids or self.ref is None or self.ref[0] != "person":
             return
         label = self.tr("Not {}").format(self.name)
-        self.session.run_op(label, people.not_person, ids, self.ref[1], parent=self)
+        if self._run(label, people.not_person, ids, self.ref[1]):
+            self._drop(self.grid, ids)
 
     @Slot()
     def move_selected(self) -> PersonPicker | None:
@@ -341,21 +355,38 @@ class PersonView(ReloadingView):
         picker.field.setFocus()
         return picker
 
+    def _run(self, label: str, op: Callable[..., Any], *args: Any) -> bool:
+        """Run a people operation through the session; True when it succeeded."""
+
+        def checked(catalog: Any, *a: Any) -> bool:
+            op(catalog, *a)
+            return True
+
+        return bool(self.session.run_op(label, checked, *args, parent=self))
+
+    def _drop(self, grid: FaceGrid, ids: list[int]) -> None:
+        """Take faces out of a grid at once (the background read that follows agrees)."""
+        gone = set(ids)
+        faces = grid.faces
+        grid.set_faces([faces.row_dict(r) for r in range(faces.total()) if faces.face_id(r) not in gone])
+        self._update_actions()
+
     def _move(self, ids: list[int], name: str) -> None:
         existing = people.person_by_name(self.session.catalog, name)
         label = self.tr("Move to {}").format(name)
         if existing is not None:
-            self.session.run_op(label, people.move_faces, ids, int(existing), parent=self)
+            ok = self._run(label, people.move_faces, ids, int(existing))
         else:
-            self.session.run_op(label, people.name_faces, ids, name, parent=self)
+            ok = self._run(label, people.name_faces, ids, name)
+        if ok and (self.ref is None or self.ref != ("person", existing)):
+            self._drop(self.grid, ids)
 
     def _split(self, ids: list[int], name: str) -> None:
         if name and people.person_by_name(self.session.catalog, name) is not None:
             self._move(ids, name)
             return
-        self.session.run_op(
-            self.tr("New person from selection"), people.split_faces, ids, name or None, parent=self
-        )
+        if self._run(self.tr("New person from selection"), people.split_faces, ids, name or None):
+            self._drop(self.grid, ids)
 
     @Slot()
     def set_cover(self) -> None:
@@ -363,23 +394,29 @@ class PersonView(ReloadingView):
         ids = self.selected_faces()
         if len(ids) != 1 or self.ref is None or self.ref[0] != "person":
             return
-        self.session.run_op(self.tr("Set cover"), people.set_cover, self.ref[1], ids[0], parent=self)
+        self._run(self.tr("Set cover"), people.set_cover, self.ref[1], ids[0])
 
     @Slot()
     def ignore_selected(self) -> None:
         """Ignore the selected faces (they leave every list; Undo brings them back)."""
         ids = self.selected_faces()
-        if ids:
-            self.session.run_op(self.tr("Ignore faces"), people.ignore_faces, ids, True, parent=self)
+        if ids and self._run(self.tr("Ignore faces"), people.ignore_faces, ids, True):
+            self._drop(self.grid, ids)
 
     def _review(self, op: Callable[..., Any], label: str, ids: list[int]) -> None:
         if not ids:
             return
-        rows = [self.suggested.faces.row_of(i) for i in ids]
-        first = min(r for r in rows if r is not None) if any(r is not None for r in rows) else 0
-        self.session.run_op(label, op, ids, parent=self)
-        self._after_removal(self.suggested, first)
-        self._update_actions()
+        rows = [r for r in (self.suggested.faces.row_of(i) for i in ids) if r is not None]
+        first = min(rows) if rows else 0
+        if self._run(label, op, ids):
+            # At once: the reviewed faces leave the list and the next one is selected, so Y/N can
+            # be pressed again right away (the background read that follows agrees).
+            self._drop(self.suggested, ids)
+            self.suggestions_box.setVisible(self.suggested.faces.total() > 0)
+            self.suggested.select_row(first)
+            self._review_row = first
+            if self.suggested.faces.rowCount():
+                self.suggested.setFocus()
 
     @Slot()
     def confirm(self) -> None:

@@ -101,12 +101,17 @@ class SearchView(ReloadingView):
 
     # ---------------------------------------------------------------- people list
     def reload(self) -> None:
-        """Refresh the people (keeping the ticks) and the results."""
+        """Refresh the people (keeping the ticks) and the results, in the background."""
         self._dirty = False
+        self.load_async(
+            "people", lambda cat: people.list_people(cat, include_hidden=True), self._apply_people
+        )
+
+    def _apply_people(self, rows: list[Any]) -> None:
         ticked = set(self.checked_ids())
         self.people_list.blockSignals(True)
         self.people_list.clear()
-        for s in people.list_people(self.session.catalog, include_hidden=True):
+        for s in rows:
             if s.id is None or not s.name:
                 continue
             item = QListWidgetItem(f"{s.name} ({s.face_count})")
@@ -151,11 +156,20 @@ class SearchView(ReloadingView):
 
     # ---------------------------------------------------------------- results
     @Slot()
-    def search(self, *args: Any) -> list[int]:
-        """Show the photos of the ticked people; returns their ids."""
+    def search(self, *args: Any) -> None:
+        """Look up the photos of the ticked people (in the background; :attr:`loaded` follows)."""
         ids = self.checked_ids()
         mode = "any" if self.any_toggle.isChecked() else "all"
-        rows = people.search_photos(self.session.catalog, ids, mode=mode) if ids else []
+        if not ids:
+            self._apply_results(ids, [])
+            return
+        self.load_async(
+            "search",
+            lambda cat: people.search_photos(cat, ids, mode=mode),
+            lambda rows: self._apply_results(ids, rows),
+        )
+
+    def _apply_results(self, ids: list[int], rows: list[dict[str, Any]]) -> None:
         self.model.set_photos(rows)
         if not ids:
             self.summary.setText(self.tr("Tick one or more people to see their photos"))
@@ -163,7 +177,6 @@ class SearchView(ReloadingView):
             self.summary.setText(self.tr("1 photo"))
         else:
             self.summary.setText(self.tr("{} photos").format(len(rows)))
-        return self.model.photo_ids()
 
     @Slot(QModelIndex)
     def _open(self, index: QModelIndex) -> None:

@@ -318,18 +318,32 @@ class PhotoThumbnails(QObject):
         self.ready.emit(int(key))
 
 
+_QUERY_POOL: QThreadPool | None = None
+
+
+def query_pool() -> QThreadPool:
+    """The pool the views read the catalog on (two threads; photo decoding keeps the global pool)."""
+    global _QUERY_POOL
+    if _QUERY_POOL is None:
+        _QUERY_POOL = QThreadPool()
+        _QUERY_POOL.setMaxThreadCount(2)
+    return _QUERY_POOL
+
+
 def run_in_pool(
     fn: Callable[[], Any],
     on_done: Callable[[Any], None],
     on_error: Callable[[Exception], None],
     parent: QObject,
+    pool: QThreadPool | None = None,
 ) -> QObject:
-    """Run ``fn()`` on the global thread pool; ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread.
+    """Run ``fn()`` on a thread pool; ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread.
 
-    ``parent`` must live on the GUI thread; the returned relay object belongs to it.
+    ``parent`` must live on the GUI thread; the returned relay object belongs to it. ``pool``
+    defaults to Qt's global pool.
     """
     relay = _Relay(on_done, on_error, parent)
-    QThreadPool.globalInstance().start(_FnTask(fn, relay))
+    (pool or QThreadPool.globalInstance()).start(_FnTask(fn, relay))
     return relay
 
 

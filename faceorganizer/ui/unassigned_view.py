@@ -62,17 +62,40 @@ class UnassignedView(ReloadingView):
         self.reload()
 
     def reload(self) -> None:
-        """Read the unassigned faces again, keeping the selection and the scroll position."""
+        """Read the unassigned faces again (in the background), keeping selection and scroll."""
         self._dirty = False
-        rows = [r for r in people.unassigned_faces(self.session.catalog) if not r.get("ignored")]
+
+        def query(cat: Any) -> tuple[list[dict[str, Any]], list[str]]:
+            rows = [r for r in people.unassigned_faces(cat) if not r.get("ignored")]
+            return rows, [r["name"] for r in cat.query("SELECT name FROM people")]
+
+        self.load_async("unassigned", query, lambda result: self._apply(*result))
+
+    def _apply(self, rows: list[dict[str, Any]], names: list[str]) -> None:
         self.grid.set_faces(rows)
-        names = [r["name"] for r in self.session.catalog.query("SELECT name FROM people")]
         self.name_field.setCompleter(make_completer(names, self.name_field))
-        n = len(rows)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        n = self.grid.faces.total()
         self.count_label.setText(
             self.tr("1 unassigned face") if n == 1 else self.tr("{} unassigned faces").format(n)
         )
         self._update_actions()
+
+    def _run(self, label: str, op: Any, ids: list[int], *args: Any) -> Any:
+        """Run an operation on faces; on success they leave the grid at once and the next is selected."""
+        first = min((r for r in (self.grid.faces.row_of(i) for i in ids) if r is not None), default=0)
+        result = self.session.run_op(label, op, ids, *args, parent=self)
+        if result is not None:
+            gone = set(ids)
+            faces = self.grid.faces
+            self.grid.set_faces(
+                [faces.row_dict(r) for r in range(faces.total()) if faces.face_id(r) not in gone]
+            )
+            self.grid.select_row(first)
+            self._show_count()
+        return result
 
     @Slot()
     def _update_actions(self, *args: Any) -> None:
@@ -87,11 +110,9 @@ class UnassignedView(ReloadingView):
         name = " ".join(self.name_field.text().split())
         if not ids or not name:
             return None
-        first = min(self.grid.faces.row_of(i) or 0 for i in ids)
-        pid = self.session.run_op(self.tr("Name {}").format(name), people.name_faces, ids, name, parent=self)
+        pid = self._run(self.tr("Name {}").format(name), people.name_faces, ids, name)
         if pid is not None:
             self.name_field.clear()
-            self.grid.select_row(first)
         return pid
 
     @Slot()
@@ -99,9 +120,14 @@ class UnassignedView(ReloadingView):
         """Ignore the selected faces."""
         ids = self.grid.selected_face_ids()
         if ids:
-            self.session.run_op(self.tr("Ignore faces"), people.ignore_faces, ids, True, parent=self)
+            self._run(self.tr("Ignore faces"), _ignore, ids)
 
     @Slot(int, object)
     def _open_photo(self, _face_id: int, photo_id: Any) -> None:
         if photo_id is not None:
             self.session.openPhoto.emit(int(photo_id))
+
+
+def _ignore(catalog: Any, face_ids: list[int]) -> bool:
+    people.ignore_faces(catalog, face_ids, True)
+    return True

@@ -127,3 +127,37 @@ def test_decode_photo_is_upright_and_scaled(tmp_path):
     assert (image.width(), image.height()) == (50, 100)
     assert full == (200, 400)
     assert path.read_bytes() == before
+
+
+def test_views_read_the_catalog_off_the_gui_thread(qtbot, session, library, monkeypatch):
+    import threading
+
+    from ui_library import settle
+
+    from faceorganizer import people
+    from faceorganizer.ui.people_view import PeopleView
+    from faceorganizer.ui.person_view import PersonView
+    from faceorganizer.ui.search_view import SearchView
+    from faceorganizer.ui.unassigned_view import UnassignedView
+
+    threads = []
+    for name in ("list_people", "faces_of", "unassigned_faces", "search_photos"):
+        real = getattr(people, name)
+
+        def spy(*a, _real=real, _name=name, **k):
+            threads.append((_name, threading.current_thread() is threading.main_thread()))
+            return _real(*a, **k)
+
+        monkeypatch.setattr(people, name, spy)
+    views = [PeopleView(session), PersonView(session), UnassignedView(session), SearchView(session)]
+    for v in views:
+        qtbot.addWidget(v)
+        v.show()
+    views[1].show_ref(("person", library.people["Alice"]))
+    for v in views:
+        settle(qtbot, v)
+    views[3].set_checked([library.people["Alice"]])
+    settle(qtbot, views[3])
+    assert {n for n, _ in threads} == {"list_people", "faces_of", "unassigned_faces", "search_photos"}
+    assert not any(on_main for _, on_main in threads)
+    assert views[1].grid.faces.total() == 6 and views[3].model.rowCount() == 6

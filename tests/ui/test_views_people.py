@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+from ui_library import settle
 
 from faceorganizer import people
 from faceorganizer.ui.people_view import CardDelegate, PeopleView
@@ -43,6 +44,7 @@ def view(qtbot, session):
     v.resize(900, 700)
     v.show()
     qtbot.waitExposed(v)
+    settle(qtbot, v)
     return v
 
 
@@ -86,7 +88,7 @@ def editor(view):
     return view.grid.findChild(QLineEdit, "renameEditor")
 
 
-def test_cards_named_first_then_groups_by_size_and_hidden_behind_filter(view, library):
+def test_cards_named_first_then_groups_by_size_and_hidden_behind_filter(qtbot, view, library):
     m = view.model
     shown = [(m.data(m.index(r)), m.ref(r)[0]) for r in range(m.rowCount())]
     assert shown == [("Alice", "person"), ("Bob", "person"), ("Unnamed", "group"), ("Unnamed", "group")]
@@ -95,6 +97,7 @@ def test_cards_named_first_then_groups_by_size_and_hidden_behind_filter(view, li
     assert m.ref(2) == ("group", library.groups["g1"])
     assert "Carol" not in m.names()
     view.findChild(type(view.hidden_filter), "hiddenFilter").click()
+    settle(qtbot, view)
     assert "Carol" in m.names()
     # The cover face is drawn from the catalog's thumbnail.
     pix = m.data(m.index(0), Qt.ItemDataRole.DecorationRole)
@@ -113,6 +116,7 @@ def test_rename_a_group_inline_by_double_click_on_its_name(qtbot, view, session,
     qtbot.waitUntil(lambda: people.person_by_name(session.catalog, "Dora") is not None, timeout=2000)
     assert face_count(session, "Dora") == 5
     assert not answers.questions and not answers.warnings
+    settle(qtbot, view)
     # The card is now a named person and it is selected.
     pid = people.person_by_name(session.catalog, "Dora")
     assert view.selected_refs() == [("person", pid)]
@@ -133,6 +137,7 @@ def test_f2_rename_to_an_existing_name_asks_and_merges_on_yes(qtbot, view, sessi
     qtbot.waitUntil(lambda: face_count(session, "Bob") == 8, timeout=2000)
     assert len(answers.questions) == 1
     assert "There is already a person named Bob" in answers.questions[0]
+    settle(qtbot, view)
     assert view.model.row_of(ref) is None
     assert session.catalog.scalar("SELECT COUNT(*) FROM people WHERE name = 'bob'") == 0
 
@@ -171,11 +176,13 @@ def test_multi_select_and_merge_button(qtbot, view, session, library, answers):
     merge.click()
     assert len(answers.questions) == 1 and "Alice" in answers.questions[0]
     assert face_count(session, "Alice") == 11
+    settle(qtbot, view)
     assert view.model.row_of(("group", library.groups["g1"])) is None
     assert view.selected_refs() == [("person", library.people["Alice"])]
     # Undo puts it back.
     session.catalog.undo()
     session.changed.emit()
+    settle(qtbot, view)
     assert face_count(session, "Alice") == 6
     assert view.model.row_of(("group", library.groups["g1"])) is not None
 
@@ -190,6 +197,7 @@ def test_dragging_a_card_onto_another_merges(qtbot, view, session, library, answ
     assert drag_and_drop(view, mime, card_center(view, target)) == (True, True)
     qtbot.waitUntil(lambda: face_count(session, "Bob") == 8, timeout=2000)
     assert len(answers.questions) == 1
+    settle(qtbot, view)
     assert view.model.row_of(source) is None
     # Dropping a card on empty space does nothing.
     g1 = ("group", library.groups["g1"])
@@ -220,8 +228,10 @@ def test_hide_and_unhide_with_the_filter(qtbot, view, session, library, answers)
     click(qtbot, view, bob)
     view.hide_button.click()
     assert session.catalog.scalar("SELECT hidden FROM people WHERE id = ?", (bob[1],)) == 1
+    settle(qtbot, view)
     assert view.model.row_of(bob) is None
     view.hidden_filter.setChecked(True)
+    settle(qtbot, view)
     assert view.model.row_of(bob) is not None
     click(qtbot, view, bob)
     assert view.hide_button.text() == "Unhide"
@@ -236,6 +246,7 @@ def test_hiding_an_unnamed_group_ignores_its_faces(qtbot, view, session, library
     ids = library.faces["g2"]
     marks = ",".join("?" * len(ids))
     assert session.catalog.scalar(f"SELECT SUM(ignored) FROM faces WHERE id IN ({marks})", ids) == len(ids)
+    settle(qtbot, view)
     assert view.model.row_of(g2) is None
 
 
@@ -251,6 +262,7 @@ def test_delete_asks_then_frees_the_faces(qtbot, view, session, library, answers
         session.catalog.scalar(f"SELECT COUNT(*) FROM faces WHERE id IN ({marks}) AND person_id IS NULL", ids)
         == 5
     )
+    settle(qtbot, view)
     assert view.model.row_of(bob) is None
 
 
@@ -258,4 +270,5 @@ def test_reload_keeps_the_selection(qtbot, view, session, library):
     bob = ("person", library.people["Bob"])
     click(qtbot, view, bob)
     session.changed.emit()
+    settle(qtbot, view)
     assert view.selected_refs() == [bob]

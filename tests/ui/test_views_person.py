@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit, QMessageBox
-from ui_library import build_big_person
+from ui_library import build_big_person, settle
 
 from faceorganizer import people
 from faceorganizer.ui.person_view import PersonView
@@ -29,6 +29,7 @@ def view(qtbot, session, library):
     v.show()
     qtbot.waitExposed(v)
     v.show_ref(("person", library.people["Alice"]))
+    settle(qtbot, v)
     return v
 
 
@@ -146,6 +147,8 @@ def test_confirm_and_reject_suggestions_with_buttons(qtbot, view, session, libra
     assert view.selected_suggestions() == [s1]  # the first suggestion is ready for review
     view.confirm_button.click()
     assert face_row(session, s1)["assigned"] == "user"
+    assert grid_ids(view.suggested) == [s2]  # at once
+    settle(qtbot, view)
     assert s1 in grid_ids(view.grid) and grid_ids(view.suggested) == [s2]
     assert view.selected_suggestions() == [s2]  # moved on to the next one
     view.reject_button.click()
@@ -181,6 +184,7 @@ def test_double_click_opens_the_photo(qtbot, view, session, library):
 
 def test_an_unnamed_group_can_be_moved_but_has_no_not_button(qtbot, view, session, library):
     view.show_ref(("group", library.groups["g1"]))
+    settle(qtbot, view)
     assert sorted(grid_ids(view.grid)) == sorted(library.faces["g1"])
     g = library.faces["g1"][0]
     click_face(qtbot, view.grid, g)
@@ -200,6 +204,7 @@ def test_ten_thousand_faces_open_lazily_and_keep_their_place(qtbot, tmp_path):
     view.show()
     qtbot.waitExposed(view)
     view.show_ref(("person", person))
+    settle(qtbot, view)
     model = view.grid.faces
     assert model.total() == 10_000
     assert model.rowCount() == model.PAGE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListWidget
+from ui_library import PLAN, settle
 
 from faceorganizer.ui.search_view import SearchView
 
@@ -16,6 +17,7 @@ def view(qtbot, session):
     v.resize(900, 600)
     v.show()
     qtbot.waitExposed(v)
+    settle(qtbot, v)
     return v
 
 
@@ -25,13 +27,12 @@ def tick(qtbot, view, name):
     lst.setCurrentItem(item)
     lst.setFocus()
     qtbot.keyClick(lst, Qt.Key.Key_Space)
+    settle(qtbot, view)
     return item
 
 
 def photos_with(library, *who):
     """Photos of the synthetic plan holding all of ``who`` (confirmed faces only)."""
-    from ui_library import PLAN
-
     return [library.photos[n] for n, plan in enumerate(PLAN) if all(w in plan for w in who)]
 
 
@@ -44,9 +45,11 @@ def test_photos_with_all_ticked_people_then_any(qtbot, view, library):
     assert sorted(view.model.photo_ids()) == sorted(photos_with(library, "A", "B"))
     assert view.summary.text() == f"{len(photos_with(library, 'A', 'B'))} photos"
     view.any_toggle.click()
+    settle(qtbot, view)
     both = set(photos_with(library, "A")) | set(photos_with(library, "B"))
     assert sorted(view.model.photo_ids()) == sorted(both)
     view.any_toggle.click()
+    settle(qtbot, view)
     tick(qtbot, view, "Bob")  # untick
     assert sorted(view.model.photo_ids()) == sorted(photos_with(library, "A"))
 
@@ -82,4 +85,5 @@ def test_filter_and_ticks_survive_a_reload(qtbot, view, session, library):
     ]
     assert [v.split(" ")[0] for v in visible] == ["Bob"]
     session.changed.emit()
+    settle(qtbot, view)
     assert view.checked_ids() == [library.people["Alice"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from ui_library import settle
 
 from faceorganizer import people
 from faceorganizer.ui.unassigned_view import UnassignedView
@@ -19,6 +20,7 @@ def view(qtbot, session, monkeypatch):
     v.resize(900, 600)
     v.show()
     qtbot.waitExposed(v)
+    settle(qtbot, v)
     yield v
     assert warnings == []
 

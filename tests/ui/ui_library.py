@@ -163,3 +163,8 @@ def build_big_person(tmp_path: Path, n_faces: int = 10_000) -> tuple[Path, int]:
     cat.set_setting("model", MODEL)
     cat.close()
     return path, person
+
+
+def settle(qtbot, view, timeout: int = 10_000) -> None:
+    """Wait until the view's background reads are shown (views read the catalog off the GUI thread)."""
+    qtbot.waitUntil(lambda: not view.loading, timeout=timeout)
