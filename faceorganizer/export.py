@@ -23,8 +23,12 @@ included).
 Writing: ``copy`` writes a temporary file beside the target and renames it into place
 (readers never see half a photo; the modification time and permission bits of the original
 are kept, like :func:`shutil.copy2`). ``hardlink`` links the original (falling back to a copy
-where linking is impossible, e.g. across devices). ``symlink`` makes an absolute link to
-the original. Originals are only ever read.
+where linking is impossible, e.g. across devices; note that a hard link *is* the original:
+editing the exported file edits the photo in the library). ``symlink`` makes an absolute link
+to the original. Originals are only ever read. A full disk (or a read-only or over-quota one)
+stops the export with an :class:`ExportError` naming the file, leaving nothing partial; any
+other failure is recorded for its photo and the export goes on. Progress is reported and a
+cancel is honoured between photos.
 
 Exporting again is idempotent: a target that already holds the photo (same size and
 modification time, the same content, the same inode or the same link) is left alone. A file
