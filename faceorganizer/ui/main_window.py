@@ -255,7 +255,12 @@ class MainWindow(QMainWindow):
             action.setIcon(icon(icon_name))
         if shortcut is not None:
             if isinstance(shortcut, (list, tuple)):
-                action.setShortcuts([s if isinstance(s, QKeySequence) else QKeySequence(s) for s in shortcut])
+                keys: list[QKeySequence] = []
+                for s in shortcut:
+                    seq = s if isinstance(s, QKeySequence) else QKeySequence(s)
+                    if not seq.isEmpty() and seq not in keys:  # StandardKey.Back is Alt+Left on Linux
+                        keys.append(seq)
+                action.setShortcuts(keys)
             else:
                 action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(slot)
@@ -405,11 +410,17 @@ class MainWindow(QMainWindow):
             self.go(item.data(Qt.ItemDataRole.UserRole))
 
     @Slot(object)
-    def _open_person(self, _ref: object) -> None:
+    def _open_person(self, ref: object) -> None:
+        view = self.pages["person"]
+        if hasattr(view, "show_ref"):
+            view.show_ref(tuple(ref))
         self.go("person")
 
     @Slot(int)
-    def _open_photo(self, _photo_id: int) -> None:
+    def _open_photo(self, photo_id: int) -> None:
+        view = self.pages["photo"]
+        if hasattr(view, "show_photo"):
+            view.show_photo(int(photo_id))
         self.go("photo")
 
     def _show_welcome(self) -> None:
@@ -745,7 +756,8 @@ class MainWindow(QMainWindow):
             runner, self.runner = self.runner, None
             runner.stop()
             # PENDING_KEY stays set: the next start resumes the scan.
-        self._refresh_timer.stop()
+        for timer in self.findChildren(QTimer):  # the views' deferred work must not outlive the catalog
+            timer.stop()
         self.export_panel.stop()
         self.settings_panel.stop()
         if self.model_dialog is not None:

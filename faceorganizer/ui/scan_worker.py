@@ -27,17 +27,41 @@ CLUSTER_EVERY_PHOTOS = 25
 CLUSTER_EVERY_S = 8.0
 
 
+#: Modules the scan and the clustering import on first use; imported up front by :func:`heavy_imports`.
+HEAVY_MODULES = (
+    "torch",
+    "numpy",
+    "PIL.Image",
+    "scipy.sparse",
+    "sklearn.cluster",
+    "threadpoolctl",
+    "multiprocessing",
+    "concurrent.futures.process",
+    "faceorganizer.vision.detection.mtcnn",
+    "faceorganizer.vision.alignment",
+    "faceorganizer.vision.embedders",
+    "faceorganizer.scan",
+    "faceorganizer.scan.embedding",
+    "faceorganizer.people",
+    "faceorganizer.people.clustering",
+    "faceorganizer.export",
+)
+
+
 def heavy_imports() -> None:
-    """Import torch, scikit-learn and the scan/people modules in the calling thread.
+    """Import torch, scikit-learn and the modules the scan loads lazily, in the calling thread.
 
-    Importing them inside the worker holds the GIL for half a second and freezes the window,
-    so the window calls this once on the GUI thread after its first paint, before any scan.
+    Importing (and compiling) them inside the worker holds the GIL for up to half a second and
+    freezes the window, so the window calls this once on the GUI thread after its first paint,
+    before any scan. Registered embedders (plugins) are loaded too.
     """
-    import sklearn.cluster  # noqa: F401
-    import torch  # noqa: F401
+    import importlib
 
-    import faceorganizer.people  # noqa: F401
-    import faceorganizer.scan  # noqa: F401
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
+    from ..vision.embedders import available_models
+
+    available_models()  # imports the embedder plugins
 
 
 class ScanWorker(QObject):
@@ -102,6 +126,7 @@ class ScanWorker(QObject):
             self.failed.emit(str(e))
             return
         self._last_cluster = time.monotonic()
+        outcome: tuple[Any, Any]
         try:
             summary = scan_library(
                 self._catalog,
@@ -115,17 +140,19 @@ class ScanWorker(QObject):
                 on_photo=self._on_photo,
             )
         except WeightsError as e:
-            self.modelMissing.emit(str(e))
+            outcome = (self.modelMissing, str(e))
         except FaceOrganizerError as e:
-            self.failed.emit(str(e))
+            outcome = (self.failed, str(e))
         except Exception as e:  # a bug: tell the user in words, keep the traceback for a report
             traceback.print_exc(file=sys.stderr)
-            self.failed.emit(f"{type(e).__name__}: {e}")
+            outcome = (self.failed, f"{type(e).__name__}: {e}")
         else:
-            self.finished.emit(summary)
+            outcome = (self.finished, summary)
         finally:
-            self._catalog.close()
+            self._catalog.close()  # before the final signal: the GUI thread joins this thread on it
             self._catalog = None
+        signal, value = outcome
+        signal.emit(value)
 
     def _on_progress(self, progress: Any) -> None:
         self.progress.emit(progress)

@@ -38,7 +38,6 @@ MIN_FACE_KEY = "scan.min_face_size"
 #: Slider steps; the catalog stores ``step / SLIDER_STEPS`` (0 = strict, few merges; 1 = loose).
 SLIDER_STEPS = 20
 DEFAULT_SENSITIVITY = 0.5
-DEFAULT_MIN_FACE = 20
 
 
 def device_presence() -> dict[str, bool] | None:
@@ -81,8 +80,8 @@ def preview_groups(catalog: Any, sensitivity: float) -> int:
     result = 0
     try:
         with catalog.transaction():
-            cluster(catalog, sensitivity=sensitivity)
-            result = count_groups(catalog)
+            summary = cluster(catalog, sensitivity=sensitivity)
+            result = int(getattr(summary, "groups", count_groups(catalog)))
             raise _Rollback
     except _Rollback:
         pass
@@ -234,7 +233,9 @@ class SettingsPanel(QWidget):
             item = QListWidgetItem(row["path"])
             self.folders.addItem(item)
             item.setSelected(row["path"] in selected)
-        self.min_face.setValue(int(cat.get_setting(MIN_FACE_KEY, DEFAULT_MIN_FACE)))
+        from ..scan import DEFAULT_MIN_FACE_SIZE
+
+        self.min_face.setValue(int(cat.get_setting(MIN_FACE_KEY, DEFAULT_MIN_FACE_SIZE)))
         value = float(cat.get_setting(SENSITIVITY_KEY, DEFAULT_SENSITIVITY))
         self.sensitivity.setValue(round(value * SLIDER_STEPS))
         self.refresh_devices()

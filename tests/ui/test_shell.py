@@ -21,6 +21,13 @@ from faceorganizer.catalog import Catalog
 REPO = Path(__file__).resolve().parents[2]
 
 
+def show_active(qtbot, window) -> None:
+    """Show the window and make it the active one (window shortcuts need that)."""
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+
+
 def click_sidebar(qtbot, window, key: str) -> None:
     from faceorganizer.ui.main_window import SIDEBAR
 
@@ -66,8 +73,7 @@ def test_welcome_button_asks_for_a_folder_and_adds_it(make_window, tmp_path, mon
 
 def test_sidebar_and_shortcuts_navigate_between_the_real_views(make_window, library, qtbot):
     window = make_window(library.path)
-    window.show()
-    qtbot.waitExposed(window)
+    show_active(qtbot, window)
     assert window.current_page() == "people"
     names = {k: type(w).__name__ for k, w in window.pages.items()}
     assert names["people"] == "PeopleView"
@@ -100,8 +106,7 @@ def test_sidebar_and_shortcuts_navigate_between_the_real_views(make_window, libr
 
 def test_undo_and_redo_shortcuts_revert_an_operation_and_show_its_name(make_window, library, qtbot):
     window = make_window(library.path)
-    window.show()
-    qtbot.waitExposed(window)
+    show_active(qtbot, window)
     cat = window.session.catalog
     alice = library.people["Alice"]
     assert not window.undo_action.isEnabled()
@@ -130,13 +135,17 @@ def test_window_geometry_is_remembered(make_window, library, tmp_path, qtbot):
     window = make_window(library.path, settings=QSettings(str(settings_file), QSettings.Format.IniFormat))
     window.show()
     qtbot.waitExposed(window)
-    window.resize(913, 611)
+    # The offscreen screen is 800x600 and restoreGeometry() fits windows to the screen: stay inside it
+    # (the window cannot be narrower than its minimum width).
+    window.resize(window.minimumSizeHint().width(), 520)
     qtbot.wait(20)
+    size = (window.width(), window.height())
+    assert size != (1180, 780)  # not the default size
     window.close()
     again = make_window(library.path, settings=QSettings(str(settings_file), QSettings.Format.IniFormat))
     again.show()
     qtbot.waitExposed(again)
-    assert (again.width(), again.height()) == (913, 611)
+    assert (again.width(), again.height()) == size
 
 
 def test_every_icon_is_an_svg_drawn_sharp_at_any_scale(qapp):
