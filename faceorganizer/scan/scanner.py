@@ -359,6 +359,7 @@ class _Scan:
         prepared = self.batcher.prepare(image, boxes, marks) if rec.faces else None
         self.pending.append(_Pending(rec, photo_id, prepared, rec.path, entry))
         self.pending_faces += len(rec.faces)
+        self.tick(rec.path)
         if self.pending_faces >= self.batcher.batch_size or not rec.faces and len(self.pending) == 1:
             self.flush()
 
@@ -373,7 +374,6 @@ class _Scan:
             photo_id, _ = store.commit_photo(self.cat, item.rec, self.model, item.photo_id)
             item.entry.update(id=photo_id, status=item.rec.status)
             self.committed(photo_id)
-            self.tick(item.path)
         self.pending = []
         self.pending_faces = 0
 
