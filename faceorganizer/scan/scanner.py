@@ -209,14 +209,38 @@ def choose_model(catalog: Catalog, model: str | None) -> str:
     return best
 
 
+_models_lock = threading.Lock()
+_last_models: dict[tuple, tuple[Any, Any]] = {}
+
+
+def _file_key(path: str | os.PathLike[str] | None) -> tuple:
+    if path is None:
+        return (None,)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (os.fspath(path),)
+    return (os.fspath(path), st.st_size, st.st_mtime)
+
+
 def load_models(model: str, device: str, mtcnn_weights: str | os.PathLike[str] | None) -> tuple[Any, Any]:
-    """The MTCNN detector and the embedder (both raise WeightsError when weights are missing)."""
+    """The MTCNN detector and the embedder (both raise WeightsError when weights are missing).
+
+    The last pair loaded is kept, so scanning again in the same process (the window's
+    rescans) does not load the networks again.
+    """
     from ..vision.detection.mtcnn import MTCNN
     from ..vision.embedders import load_embedder
 
-    embedder = load_embedder(str(model), device=device)
-    detector = MTCNN(keep_all=True, min_face_size=DETECT_MIN_FACE, device=device, weights=mtcnn_weights)
-    return detector, embedder
+    key = (str(model), device, _file_key(model), _file_key(mtcnn_weights))
+    with _models_lock:
+        if key in _last_models:
+            return _last_models[key]
+        embedder = load_embedder(str(model), device=device)
+        detector = MTCNN(keep_all=True, min_face_size=DETECT_MIN_FACE, device=device, weights=mtcnn_weights)
+        _last_models.clear()
+        _last_models[key] = (detector, embedder)
+        return detector, embedder
 
 
 def default_workers() -> int:
