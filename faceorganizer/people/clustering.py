@@ -135,7 +135,7 @@ def cluster(catalog, *, model: str | None = None, sensitivity: float | None = No
 
         timings["import"] = time.perf_counter() - t
         t = time.perf_counter()
-        graph = radius_graph(X, settings.eps, max_neighbors=max(64, 4 * settings.min_samples))
+        graph = radius_graph(X, settings.eps, max_neighbors=max(24, 4 * settings.min_samples))
         timings["graph"] = time.perf_counter() - t
         t = time.perf_counter()
         db = DBSCAN(eps=settings.eps, min_samples=settings.min_samples, metric="precomputed").fit(graph)
@@ -176,12 +176,22 @@ def cluster(catalog, *, model: str | None = None, sensitivity: float | None = No
         if old != new:
             updates.append((*new, fid, *old))
     with catalog.transaction():
-        cur = catalog.conn.executemany(
-            "UPDATE faces SET cluster_id = ?, person_id = ?, assigned = ? WHERE id = ? AND ignored = 0 "
-            "AND low_quality = 0 AND cluster_id IS ? AND person_id IS ? AND assigned IS ?",
-            updates,
+        conn = catalog.conn
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS cluster_updates (cluster_id, person_id, assigned, "
+            "id INTEGER PRIMARY KEY, old_cluster, old_person, old_assigned)"
+        )
+        conn.execute("DELETE FROM cluster_updates")
+        conn.executemany("INSERT INTO cluster_updates VALUES (?, ?, ?, ?, ?, ?, ?)", updates)
+        # only rows still as they were read: a decision taken during the run wins
+        cur = conn.execute(
+            "UPDATE faces SET cluster_id = u.cluster_id, person_id = u.person_id, assigned = u.assigned "
+            "FROM cluster_updates u WHERE faces.id = u.id AND faces.ignored = 0 AND faces.low_quality = 0 "
+            "AND faces.cluster_id IS u.old_cluster AND faces.person_id IS u.old_person "
+            "AND faces.assigned IS u.old_assigned"
         )
         summary.skipped = len(updates) - max(cur.rowcount, 0)
+        conn.execute("DELETE FROM cluster_updates")
     timings["write"] = time.perf_counter() - t
 
     t = time.perf_counter()

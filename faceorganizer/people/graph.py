@@ -1,18 +1,25 @@
-"""The radius-neighbour graph DBSCAN runs on: exact, chunked, pruned, bounded in memory.
+"""The radius-neighbour graph DBSCAN runs on: chunked, pruned, bounded in memory.
 
 ``radius_graph(X, eps)`` returns a symmetric sparse matrix of Euclidean distances between unit
-rows of ``X`` that lie within ``eps`` (the diagonal left out: scikit-learn's DBSCAN adds it).
+rows of ``X`` that lie within ``eps`` (the diagonal left out: scikit-learn's DBSCAN adds it), each
+row sorted by distance (what scikit-learn expects of a precomputed graph).
 
-* Distances come from chunked matrix products (``2 - 2 x.y``), never an N x N matrix.
-* Large sets are first cut into cells (a few k-means steps on a sample). A cell ``b`` is compared
-  with the faces of cell ``a`` only when the triangle inequality allows a pair within eps:
-  ``min_{x in a} |x - c_b| - max_{y in b} |y - c_b| <= eps``. This pruning is exact: it only
-  skips pairs that are provably farther than eps.
+* Distances come from chunked matrix products (``2 - 2 x.y``), never an N x N matrix. The
+  products run in a thread pool, one BLAS thread per worker.
+* Below :data:`PRUNE_MIN_FACES` faces every pair is computed (exact). Larger sets are cut into
+  cells (a few spherical k-means steps on a sample, about :data:`FACES_PER_CELL` faces each). A
+  face within :data:`TIGHT_RADIUS` of its cell centre is *tight*; for tight faces the pruning is
+  exact, by the triangle inequality: cells ``a`` and ``b`` are compared only when
+  ``min_{x in a} |x - c_b| - R_b <= eps`` and ``min_{y in b} |y - c_a| - R_a <= eps`` (``R``: the
+  largest distance of a tight face to its centre), and a loose face ``y`` is compared with the
+  tight faces of cell ``a`` when ``|y - c_a| - R_a <= eps``. The one approximation: two *loose*
+  faces (far from every centre: strangers, outliers) are compared only when their cells are
+  neighbours. A missed pair can only split a group, never merge two (precision first).
 * Each face keeps at most ``max_neighbors`` of its nearest eps-neighbours (then the graph is
   symmetrised). DBSCAN's core faces are unchanged by this (``min_samples <= max_neighbors``);
   connectivity is DBSCAN's except where two dense regions touch only through faces that are not
-  among each other's nearest neighbours, which then stay apart (the precision-first KNN-DBSCAN
-  of learn-to-cluster). It bounds memory to ``N * max_neighbors`` edges whatever the album.
+  among each other's nearest neighbours, which then stay apart (as in the precision-first
+  KNN-DBSCAN of learn-to-cluster). Memory stays at most ``2 * N * max_neighbors`` edges.
 """
 
 from __future__ import annotations
@@ -21,24 +28,25 @@ import os
 
 import numpy as np
 
-#: Below this many faces the whole set is one cell (no k-means): exact brute force.
+#: Below this many faces every pair is computed (no cells).
 PRUNE_MIN_FACES = 6000
-#: Faces per pruning cell (k-means centres) on large sets.
+#: Faces per pruning cell (k-means centre) on large sets.
 FACES_PER_CELL = 100
 #: A face within this distance of its cell centre is "tight": its pairs are found exactly.
 TIGHT_RADIUS = 0.6
-#: Added to eps in the pruning bounds: float16 distances to the centres and float32 rounding.
-SLACK = 0.01
+#: Added to eps in the pruning bounds (float32 rounding must never prune a true neighbour).
+SLACK = 1e-3
 
 
 def radius_graph(
     X: np.ndarray,
     eps: float,
     *,
-    max_neighbors: int = 64,
+    max_neighbors: int = 24,
     chunk: int = 2048,
     cells: int | None = None,
     seed: int = 0,
+    workers: int | None = None,
 ):
     """Sparse symmetric eps-neighbour graph of unit rows (CSR, float32 distances, no diagonal).
 
@@ -47,10 +55,15 @@ def radius_graph(
         eps: Radius (Euclidean).
         max_neighbors: Nearest eps-neighbours kept per face before symmetrising.
         chunk: Rows per matrix product.
-        cells: Number of pruning cells (default: about ``sqrt(N)`` for large N, else 1).
-        seed: Seed of the k-means sample (the result does not depend on it, only the speed).
+        cells: Number of pruning cells (default: 1 below :data:`PRUNE_MIN_FACES` faces, else
+            ``N // FACES_PER_CELL``).
+        seed: Seed of the k-means sample (changes the speed, and which loose pairs are seen).
+        workers: Threads for the products (default: the usable CPUs, at most 8).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy import sparse
+    from threadpoolctl import threadpool_limits
 
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = len(X)
@@ -59,50 +72,49 @@ def radius_graph(
     thr = np.float32(1.0 - eps * eps / 2.0)
     if cells is None:
         cells = 1 if n < PRUNE_MIN_FACES else max(2, n // FACES_PER_CELL)
-    rows_out: list[np.ndarray] = []
-    cols_out: list[np.ndarray] = []
-    sims_out: list[np.ndarray] = []
-    all_ids = np.arange(n)
+    plan = _plan(X, eps, cells, chunk, seed)
 
     def work(block):
-        rows, cols = block
+        rows, parts = block
+        cols = parts if isinstance(parts, np.ndarray) else np.unique(np.concatenate(parts))
         S = X[rows] @ X[cols].T
-        row_ids, col_ids = all_ids[rows], all_ids[cols]
-        r, c = _keep(S, thr, row_ids, col_ids, max_neighbors)
-        return row_ids[r], col_ids[c], S[r, c]
+        r, c = _keep(S, thr, rows, cols, max_neighbors)
+        return rows[r], cols[c], S[r, c]
 
+    if workers is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+        workers = max(1, min(cpus, 8))
     # one BLAS thread per worker: small products with a threaded BLAS stall on a busy machine
-    from concurrent.futures import ThreadPoolExecutor
-
-    from threadpoolctl import threadpool_limits
-
-    workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2, 8))
     with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
-        for r, c, sim in pool.map(work, _blocks(X, eps, max(1, cells), chunk, seed)):
-            rows_out.append(r)
-            cols_out.append(c)
-            sims_out.append(sim)
-    r = np.concatenate(rows_out)
-    c = np.concatenate(cols_out)
-    s = np.concatenate(sims_out)
+        results = list(pool.map(work, plan))
+    r = np.concatenate([x[0] for x in results])
+    c = np.concatenate([x[1] for x in results])
+    s = np.concatenate([x[2] for x in results])
+    del results
     d = np.sqrt(np.maximum(2.0 - 2.0 * s, 0.0)).astype(np.float32)
     d = np.maximum(d, np.float32(1e-6))  # identical embeddings: keep the edge explicit
     g = sparse.csr_matrix((d, (r, c)), shape=(n, n), dtype=np.float32)
-    return g.maximum(g.T).tocsr()
+    g = g.maximum(g.T).tocsr()
+    return _sort_rows(g)
+
+
+def _sort_rows(g):
+    """Order each CSR row by distance (scikit-learn would otherwise sort row by row)."""
+    row = np.repeat(np.arange(g.shape[0]), np.diff(g.indptr))
+    order = np.lexsort((g.data, row))
+    g.indices = g.indices[order]
+    g.data = g.data[order]
+    return g
 
 
 def _keep(S: np.ndarray, thr: np.float32, row_ids: np.ndarray, col_ids: np.ndarray, k: int):
     """Positions (r, c) in a block of similarities to keep: within eps, not self, k nearest per row."""
     mask = thr <= S
-    same = row_ids[:, None] == col_ids[None, :] if len(row_ids) * len(col_ids) <= 4_000_000 else None
-    if same is not None:
-        mask &= ~same
-    else:  # large block: find self positions through a lookup
-        pos = np.full(int(max(row_ids.max(), col_ids.max())) + 1, -1, np.int64)
-        pos[col_ids] = np.arange(len(col_ids))
-        self_col = pos[row_ids]
-        ok = self_col >= 0
-        mask[np.nonzero(ok)[0], self_col[ok]] = False
+    pos = np.full(int(max(row_ids.max(), col_ids.max())) + 1, -1, np.int64)
+    pos[col_ids] = np.arange(len(col_ids))
+    self_col = pos[row_ids]
+    ok = self_col >= 0
+    mask[np.nonzero(ok)[0], self_col[ok]] = False
     r, c = np.nonzero(mask)
     if len(r) == 0:
         return r, c
@@ -118,22 +130,29 @@ def _keep(S: np.ndarray, thr: np.float32, row_ids: np.ndarray, col_ids: np.ndarr
     return r, c
 
 
-def _blocks(X: np.ndarray, eps: float, cells: int, chunk: int, seed: int):
-    """Yield (rows, cols) index pairs whose products cover the pairs within eps (see module doc)."""
+def _plan(X: np.ndarray, eps: float, cells: int, chunk: int, seed: int) -> list:
+    """(rows, columns) blocks whose products cover the pairs within eps (see the module doc)."""
     n = len(X)
+    everyone = np.arange(n)
     if cells <= 1:
-        for lo in range(0, n, chunk):
-            yield slice(lo, min(n, lo + chunk)), slice(0, n)
-        return
+        return [(everyone[lo : lo + chunk], everyone) for lo in range(0, n, chunk)]
     C = _kmeans(X, cells, seed)
     k = len(C)
-    # |x - c| for every face and centre (float16 to bound memory; SLACK covers its rounding)
-    dist = np.empty((n, k), np.float16)
+    own = np.empty(n, np.int64)
+    r = np.empty(n, np.float32)
+    near = np.full((k, k), np.inf, np.float32)  # near[a, b]: min |x - c_b| over tight x of cell a
     for lo in range(0, n, 4096):
-        d2 = 2.0 - 2.0 * (X[lo : lo + 4096] @ C.T)
-        dist[lo : lo + 4096] = np.sqrt(np.maximum(d2, 0.0))
-    own = np.argmin(dist, axis=1)
-    r = dist[np.arange(n), own].astype(np.float32)
+        d = _distances(X[lo : lo + 4096], C)
+        o = np.argmin(d, axis=1)
+        own[lo : lo + 4096] = o
+        rr = d[np.arange(len(d)), o]
+        r[lo : lo + 4096] = rr
+        t = rr <= TIGHT_RADIUS
+        if t.any():
+            ot, dt = o[t], d[t]
+            srt = np.argsort(ot, kind="stable")
+            cells_here, starts = np.unique(ot[srt], return_index=True)
+            near[cells_here] = np.minimum(near[cells_here], np.minimum.reduceat(dt[srt], starts, axis=0))
     tight = r <= TIGHT_RADIUS
     order = np.lexsort((~tight, own))
     bounds = np.searchsorted(own[order], np.arange(k + 1))
@@ -143,43 +162,52 @@ def _blocks(X: np.ndarray, eps: float, cells: int, chunk: int, seed: int):
         t_members.append(m[tight[m]])
         l_members.append(m[~tight[m]])
     radius = np.array([r[m].max() if len(m) else -np.inf for m in t_members], np.float32)
-    # near[a, b]: the smallest distance from a tight face of cell a to centre b
-    near = np.full((k, k), np.inf, np.float32)
-    for a in range(k):
-        if len(t_members[a]):
-            near[a] = dist[t_members[a]].min(axis=0)
     slack = np.float32(eps + SLACK)
     need = (near - radius[None, :] <= slack) & (near.T - radius[:, None] <= slack)
-    # loose faces that a tight face of cell a may be close to: |y - c_a| <= R_a + eps
+    # loose faces y that a tight face of cell a may be close to: |y - c_a| - R_a <= eps
     loose = np.nonzero(~tight)[0]
-    loose_for: list[list[np.ndarray]] = [[] for _ in range(k)]
+    pairs_a, pairs_y = [], []
     for lo in range(0, len(loose), 4096):
         ys = loose[lo : lo + 4096]
-        hit = dist[ys].astype(np.float32) - radius[None, :] <= slack
-        for a in np.nonzero(hit.any(axis=0))[0]:
-            loose_for[a].append(ys[hit[:, a]])
-    del dist
+        yi, a = np.nonzero(_distances(X[ys], C) - radius[None, :] <= slack)
+        pairs_a.append(a)
+        pairs_y.append(ys[yi])
+    loose_for: list[np.ndarray] = [np.zeros(0, np.int64)] * k
+    if pairs_a:
+        pa, py = np.concatenate(pairs_a), np.concatenate(pairs_y)
+        srt = np.argsort(pa, kind="stable")
+        pa, py = pa[srt], py[srt]
+        cut = np.searchsorted(pa, np.arange(k + 1))
+        loose_for = [py[cut[a] : cut[a + 1]] for a in range(k)]
+    plan = []
     for a in range(k):
         cells_a = np.nonzero(need[a])[0]
         if len(t_members[a]):
-            cols = np.concatenate([t_members[b] for b in cells_a] + loose_for[a] + [l_members[a]])
+            parts = [t_members[b] for b in cells_a] + [loose_for[a]]
             for lo in range(0, len(t_members[a]), chunk):
-                yield t_members[a][lo : lo + chunk], cols
+                plan.append((t_members[a][lo : lo + chunk], parts))
         if len(l_members[a]):
             # loose x loose pairs: only within neighbouring cells (the one approximation)
-            cols = np.concatenate([l_members[b] for b in np.append(cells_a, a)])
+            parts = [l_members[b] for b in np.union1d(cells_a, [a])]
             for lo in range(0, len(l_members[a]), chunk):
-                yield l_members[a][lo : lo + chunk], cols
+                plan.append((l_members[a][lo : lo + chunk], parts))
+    return plan
+
+
+def _distances(X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """(len(X), len(C)) Euclidean distances between unit rows and centres (float32)."""
+    csq = np.einsum("ij,ij->i", C, C)
+    return np.sqrt(np.maximum(1.0 + csq[None, :] - 2.0 * (X @ C.T), 0.0), dtype=np.float32)
 
 
 def _kmeans(X: np.ndarray, k: int, seed: int, iters: int = 4, sample: int = 20000) -> np.ndarray:
-    """A few spherical k-means steps on a sample; (k', D) unit centroids (empty cells dropped)."""
+    """A few spherical k-means steps on a sample; (k', D) unit centres (empty cells dropped)."""
+    from scipy import sparse
+
     rng = np.random.default_rng(seed)
     n = len(X)
     S = X[rng.choice(n, size=min(n, sample), replace=False)] if n > sample else X
     C = S[rng.choice(len(S), size=min(k, len(S)), replace=False)].copy()
-    from scipy import sparse
-
     for _ in range(iters):
         a = np.argmax(S @ C.T, axis=1)
         onehot = sparse.csr_matrix(

@@ -230,6 +230,9 @@ def test_pruned_graph_finds_every_pair_of_tight_faces():
     full = radius_graph(X, 0.64, cells=1, max_neighbors=10**6)
     pruned = radius_graph(X, 0.64, cells=40, max_neighbors=10**6)
     assert pruned.nnz == full.nnz and abs(full - pruned).max() < 1e-4
+    assert pruned.data.max() <= 0.64 + 1e-4  # no pair counted twice
+    rows = np.split(pruned.data, pruned.indptr[1:-1])
+    assert all((np.diff(r) >= 0).all() for r in rows)  # sorted by distance, as sklearn wants
 
 
 def test_dbscan_on_the_graph_matches_plain_dbscan():
