@@ -15,10 +15,13 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSize, Qt, S
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QListView,
+    QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolBar,
     QWidget,
 )
 
@@ -166,6 +169,24 @@ class FaceGrid(QListView):
             self._activate(self.currentIndex())
             return
         super().keyPressEvent(event)
+
+
+def action_bar(parent: QWidget, label: QLabel | None, widgets: list[QWidget]) -> QToolBar:
+    """A row with a label (left, may shrink) and widgets (right) that folds into a "»" menu when narrow."""
+    bar = QToolBar(parent)
+    bar.setMovable(False)
+    bar.setFloatable(False)
+    if label is not None:  # takes the free space, shrinks as needed
+        label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        label.setMinimumWidth(1)  # not the text's width: a long text is cut rather than widening the window
+        bar.addWidget(label)
+    else:
+        spacer = QWidget(bar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+    for w in widgets:
+        bar.addWidget(w)
+    return bar
 
 
 class ReloadingView(QWidget):

@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QCompleter,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
@@ -54,7 +53,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import people
-from .face_grid import ReloadingView
+from .face_grid import ReloadingView, action_bar
 from .models import (
     COUNT_ROLE,
     HIDDEN_ROLE,
@@ -331,15 +330,14 @@ class PeopleView(ReloadingView):
         self.delete_button.setToolTip(self.tr("Forget the selected people; their faces become unnamed again"))
         self.delete_button.clicked.connect(self.delete_selected)
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.count_label)
-        bar.addStretch(1)
-        bar.addWidget(self.hidden_filter)
-        for b in (self.rename_button, self.merge_button, self.hide_button, self.delete_button):
-            bar.addWidget(b)
+        bar = action_bar(
+            self,
+            self.count_label,
+            [self.hidden_filter, self.rename_button, self.merge_button, self.hide_button, self.delete_button],
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.grid, 1)
 
         self.reload()

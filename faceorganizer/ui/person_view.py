@@ -30,9 +30,9 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QPushButton,
     QVBoxLayout,
@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import people
-from .face_grid import FaceGrid, ReloadingView
+from .face_grid import FaceGrid, ReloadingView, action_bar
 from .models import FacesModel, Ref
 from .people_view import make_completer
 from .thumbnails import face_thumbnails
@@ -140,18 +140,22 @@ class PersonView(ReloadingView):
         self.suggest_label = QLabel(self.suggestions_box)
         self.suggested = FaceGrid(FacesModel(thumbs, self), icon=80, parent=self.suggestions_box)
         self.suggested.setObjectName("suggestedGrid")
-        self.suggested.setMaximumHeight(2 * 88 + 8)
+        # One row that scrolls sideways, so the person's own faces keep most of the room.
+        self.suggested.setFlow(QListView.Flow.LeftToRight)
+        self.suggested.setWrapping(False)
+        self.suggested.setFixedHeight(88 + self.suggested.horizontalScrollBar().sizeHint().height() + 8)
         self.suggested.key_actions = {Qt.Key.Key_Y: self.confirm, Qt.Key.Key_N: self.reject}
         self.confirm_button = self._button("confirmButton", self.tr("Confirm (Y)"), self.confirm)
         self.reject_button = self._button("rejectButton", self.tr("Reject (N)"), self.reject)
         self.confirm_all_button = self._button("confirmAllButton", self.tr("Confirm all"), self.confirm_all)
-        sbar = QHBoxLayout()
-        sbar.addWidget(self.suggest_label, 1)
-        for b in (self.confirm_button, self.reject_button, self.confirm_all_button):
-            sbar.addWidget(b)
+        sbar = action_bar(
+            self.suggestions_box,
+            self.suggest_label,
+            [self.confirm_button, self.reject_button, self.confirm_all_button],
+        )
         sl = QVBoxLayout(self.suggestions_box)
         sl.setContentsMargins(0, 0, 0, 0)
-        sl.addLayout(sbar)
+        sl.addWidget(sbar)
         sl.addWidget(self.suggested)
 
         # Faces
@@ -159,21 +163,16 @@ class PersonView(ReloadingView):
         self.grid.setObjectName("facesGrid")
         self.grid.key_actions = {Qt.Key.Key_Y: self.confirm, Qt.Key.Key_N: self.reject}
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.selection_label, 1)
-        for b in (
-            self.not_button,
-            self.move_button,
-            self.split_button,
-            self.cover_button,
-            self.ignore_button,
-        ):
-            bar.addWidget(b)
+        bar = action_bar(
+            self,
+            self.selection_label,
+            [self.not_button, self.move_button, self.split_button, self.cover_button, self.ignore_button],
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.suggestions_box)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.grid, 1)
 
         for grid in (self.grid, self.suggested):

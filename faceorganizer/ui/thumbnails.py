@@ -14,6 +14,7 @@ Photo previews need a file read and a full JPEG decode, so :class:`PhotoThumbnai
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
 import time
 from collections import OrderedDict
@@ -262,6 +263,7 @@ class PhotoLoader(QObject):
 
     def load(self, key: Any, path: str | Path, max_side: int | None) -> None:
         """Start decoding ``path``; :attr:`loaded` or :attr:`failed` follows with ``key``."""
+        install_gc_guard()
         self.pool.start(_LoadTask(key, str(path), max_side, self._signals))
 
     @Slot(object, object, object)
@@ -318,6 +320,51 @@ class PhotoThumbnails(QObject):
         self.ready.emit(int(key))
 
 
+class _GuiThreadGc(QObject):
+    """Runs Python's cyclic garbage collector on the GUI thread only.
+
+    With worker threads running Python (catalog reads, photo decoding, the scan), an automatic
+    collection can start on any thread and destroy Qt objects caught in garbage cycles there,
+    which crashes Qt (seen as a segfault inside "Garbage-collecting" on a pool thread). So the
+    automatic collector is switched off and the same generational thresholds are checked
+    from a GUI-thread timer instead.
+    """
+
+    def __init__(self, app: QObject) -> None:
+        super().__init__(app)
+        self.thresholds = gc.get_threshold()
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self.check)
+        self.timer.start()
+
+    @Slot()
+    def check(self) -> None:
+        """Collect the generations whose counts passed their thresholds (as automatic gc would)."""
+        if gc.isenabled():  # someone switched automatic collection back on: nothing to do here
+            return
+        c0, c1, c2 = gc.get_count()
+        t0, t1, t2 = self.thresholds
+        if c0 > t0:
+            gc.collect(2 if c2 > t2 else 1 if c1 > t1 else 0)
+
+
+_GC_GUARD: _GuiThreadGc | None = None
+
+
+def install_gc_guard() -> None:
+    """Collect garbage on the GUI thread only (see :class:`_GuiThreadGc`); call before starting workers."""
+    global _GC_GUARD
+    from PySide6.QtCore import QCoreApplication
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    if _GC_GUARD is None or _GC_GUARD.parent() is not app:
+        _GC_GUARD = _GuiThreadGc(app)
+    gc.disable()
+
+
 _QUERY_POOL: QThreadPool | None = None
 
 
@@ -342,6 +389,7 @@ def run_in_pool(
     ``parent`` must live on the GUI thread; the returned relay object belongs to it. ``pool``
     defaults to Qt's global pool.
     """
+    install_gc_guard()
     relay = _Relay(on_done, on_error, parent)
     (pool or QThreadPool.globalInstance()).start(_FnTask(fn, relay))
     return relay

@@ -34,6 +34,23 @@ def session(qtbot, library: Library):
 
 # --------------------------------------------------------------------------- window shell fixtures
 @pytest.fixture(autouse=True)
+def _background_work_ends_with_the_test():
+    """Views read and decode on pools and collect garbage on the GUI thread only
+    (``ui.thumbnails.install_gc_guard``): wait for the pools, collect here, switch gc back on."""
+    yield
+    import gc
+
+    from PySide6.QtCore import QThreadPool
+
+    from faceorganizer.ui.thumbnails import query_pool
+
+    query_pool().waitForDone(30_000)
+    QThreadPool.globalInstance().waitForDone(30_000)
+    gc.collect()
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory):
     """QSettings() of every window test writes into a fresh folder (Qt caches XDG paths at first use)."""
     from PySide6.QtCore import QCoreApplication, QSettings

@@ -161,3 +161,31 @@ def test_views_read_the_catalog_off_the_gui_thread(qtbot, session, library, monk
     assert {n for n, _ in threads} == {"list_people", "faces_of", "unassigned_faces", "search_photos"}
     assert not any(on_main for _, on_main in threads)
     assert views[1].grid.faces.total() == 6 and views[3].model.rowCount() == 6
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot):
+    import gc
+    import threading
+
+    from faceorganizer.ui.thumbnails import install_gc_guard
+
+    install_gc_guard()
+    assert not gc.isenabled()
+    seen = []
+
+    class Cycle:
+        def __del__(self):
+            seen.append(threading.current_thread() is threading.main_thread())
+
+    for _ in range(3):
+        c = Cycle()
+        c.me = c
+    del c
+    # A worker allocating lots of containers does not start a collection on its own thread.
+    kept = []
+    worker = threading.Thread(target=lambda: kept.extend([] for _ in range(5000)))
+    worker.start()
+    worker.join()
+    assert seen == []
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=3000)
+    assert seen == [True, True, True]
