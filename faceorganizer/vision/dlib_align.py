@@ -4,7 +4,8 @@ dlib's ``get_face_chip(img, shape, size=150, padding=0.25)`` fits a similarity t
 (Umeyama least squares) from five template points (eye corners and the bottom of the nose
 of dlib's mean face, moved inward by ``padding``) to the five points of its 5-point shape
 predictor, and samples the chip with bilinear interpolation (zero outside the image), first
-halving the image in a pyramid when the chip is more than 2x smaller than the face region.
+halving the image in dlib's Gaussian pyramid when the chip is more than 2x smaller than the
+face region.
 :func:`extract_chips` reproduces that geometry in numpy for a batch of faces.
 
 Two ways to get the five points from an MTCNN detection are provided:
@@ -175,11 +176,28 @@ def chip_transforms(
     return tform
 
 
-def _halve(image: np.ndarray) -> np.ndarray:
-    """2x2 box downsampling (float32), the pyramid step for chips much smaller than the face."""
-    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
-    x = image[:h, :w].astype(np.float32)
-    return (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]) * 0.25
+def pyramid_down(image: np.ndarray) -> np.ndarray:
+    """dlib's ``pyramid_down<2>``: 5x5 binomial filter ([1 4 6 4 1] / 16 each way), every other pixel.
+
+    Integer arithmetic as in dlib (sums of uint8 values, then ``// 256``). Output pixel
+    ``(j, i)`` is centred on input pixel ``(2j + 2, 2i + 2)``; the output has
+    ``((H - 3) // 2, (W - 3) // 2)`` pixels.
+    """
+    x = np.asarray(image).astype(np.uint32)
+    h, w = x.shape[:2]
+    nh, nw = (h - 3) // 2, (w - 3) // 2
+    if nh <= 0 or nw <= 0:
+        raise ValueError(f"image of {w}x{h} pixels is too small to halve")
+    t = x[:, 0 : 2 * nw : 2] + 4 * x[:, 1 : 2 * nw + 1 : 2] + 6 * x[:, 2 : 2 * nw + 2 : 2]
+    t += 4 * x[:, 3 : 2 * nw + 3 : 2] + x[:, 4 : 2 * nw + 4 : 2]
+    d = t[0 : 2 * nh : 2] + 4 * t[1 : 2 * nh + 1 : 2] + 6 * t[2 : 2 * nh + 2 : 2]
+    d += 4 * t[3 : 2 * nh + 3 : 2] + t[4 : 2 * nh + 4 : 2]
+    return (d // 256).astype(np.uint8)
+
+
+#: dlib's ``pyramid_down<2>::point_down``: ``p / 2 - (1.25, 0.75)`` (the mapping its chip
+#: extraction uses for pyramid levels, kept as is for identical chips).
+_POINT_DOWN_OFFSET = np.array([1.25, 0.75])
 
 
 def _sample(image: np.ndarray, tform: np.ndarray, size: int) -> np.ndarray:
@@ -203,31 +221,61 @@ def _sample(image: np.ndarray, tform: np.ndarray, size: int) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def _pyramid_crop(
+    shape: tuple[int, ...], tform: np.ndarray, size: int, halvings: int
+) -> tuple[int, int, int, int]:
+    """The integer region dlib builds its pyramid on: the rotated chip rectangle grown by a border.
+
+    As in dlib's ``extract_image_chips``: the bounding box of the chip's rotated rectangle,
+    grown by 2, 6, 14, ... pixels for 1, 2, 3, ... pyramid levels, rounded and clipped to
+    the image. Returns ``left, top, right, bottom`` (inclusive).
+    """
+    m = tform[:, :2]
+    centre = m @ np.full(2, size / 2.0 - 0.5) + tform[:, 2]
+    half = size * np.hypot(m[0, 0], m[1, 0]) / 2.0
+    angle = np.arctan2(m[1, 0], m[0, 0])
+    extent = half * (abs(np.cos(angle)) + abs(np.sin(angle)))
+    grow = 2.0
+    for _ in range(halvings - 1):
+        grow = grow * 2 + 2
+    h, w = shape[:2]
+    left = max(int(np.floor(centre[0] - extent - grow + 0.5)), 0)
+    top = max(int(np.floor(centre[1] - extent - grow + 0.5)), 0)
+    right = min(int(np.floor(centre[0] + extent + grow + 0.5)), w - 1)
+    bottom = min(int(np.floor(centre[1] + extent + grow + 0.5)), h - 1)
+    return left, top, right, bottom
+
+
 def extract_chips(image: np.ndarray, transforms: np.ndarray, size: int = CHIP_SIZE) -> np.ndarray:
     """Sample ``(N, size, size, 3)`` uint8 chips with :func:`chip_transforms`' maps.
 
-    When one chip pixel spans more than two image pixels the image is first halved (2x2 box
-    filter) as often as needed, like dlib's pyramid, so that small chips of large faces are
-    not aliased.
+    Like dlib's ``extract_image_chips``: while one chip pixel spans more than two image
+    pixels, the chip is taken from the next level of an image pyramid (:func:`pyramid_down`,
+    built on the region around the face only) instead, so small chips of large faces are not
+    aliased.
     """
     image = np.asarray(image)
     chips = np.zeros((len(transforms), size, size, image.shape[2]), np.uint8)
-    levels = [image]
     for i, tform in enumerate(np.asarray(transforms, np.float64)):
-        step = float(np.hypot(tform[0, 0], tform[1, 0]))
-        level = 0
-        # dlib halves while a quarter of the face rectangle's area exceeds the chip's area.
-        while step / 2**level > 2.0 and min(levels[level].shape[:2]) >= 4:
-            level += 1
-            if level == len(levels):
-                levels.append(_halve(levels[-1]))
+        step = np.hypot(tform[0, 0], tform[1, 0])
+        # dlib goes down a level while a quarter of the face rectangle's area exceeds the chip's.
+        halvings = 0
+        while step / 2**halvings > 2.0:
+            halvings += 1
+        if halvings == 0:
+            chips[i] = _sample(image, tform, size)
+            continue
+        left, top, right, bottom = _pyramid_crop(image.shape, tform, size, halvings)
+        level = image[top : bottom + 1, left : right + 1]
         t = tform.copy()
-        if level:
-            # pixel centres: level-k pixel j covers level-0 pixels [2^k j, 2^k (j+1)).
-            f = 2.0**level
-            t /= f
-            t[:, 2] -= (f - 1) / (2 * f)
-        chips[i] = _sample(levels[level], t, size)
+        t[:, 2] -= (left, top)
+        for _ in range(halvings):
+            if min(level.shape[:2]) <= 8:
+                break
+            level = pyramid_down(level)
+            t = t / 2.0
+            t[:, 2] -= _POINT_DOWN_OFFSET
+        chips[i] = _sample(level, t, size)
     return chips
 
 
