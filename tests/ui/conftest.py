@@ -38,16 +38,13 @@ def _background_work_ends_with_the_test():
     """Views read and decode on pools and collect garbage on the GUI thread only
     (``ui.thumbnails.install_gc_guard``): wait for the pools, collect here, switch gc back on."""
     yield
-    import gc
-
     from PySide6.QtCore import QThreadPool
 
-    from faceorganizer.ui.thumbnails import query_pool
+    from faceorganizer.ui.thumbnails import query_pool, remove_gc_guard
 
     query_pool().waitForDone(30_000)
     QThreadPool.globalInstance().waitForDone(30_000)
-    gc.collect()
-    gc.enable()
+    remove_gc_guard()
 
 
 @pytest.fixture(autouse=True)
