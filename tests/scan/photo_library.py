@@ -21,6 +21,7 @@ def shared_path(*parts: str) -> Path:
         pytest.fail(f"missing shared test data: {path} (../shared must sit beside the repo)")
     return path
 
+
 #: EXIF orientation -> the transpose that turns upright pixels into the stored ones
 #: (the inverse of what a viewer applies).
 STORE_TRANSPOSE = {
@@ -51,7 +52,7 @@ def save_rotated(upright: Image.Image, orientation: int, path: Path) -> None:
 def file_hashes(root: Path) -> dict[str, str]:
     """SHA-256 of every regular file under ``root`` (links not followed)."""
     out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirs, filenames in os.walk(root):
         for name in filenames:
             p = Path(dirpath) / name
             if p.is_file() and not p.is_symlink():

@@ -23,7 +23,8 @@ def _face(cat, path):
 
 def _person(cat, face_id):
     return cat.scalar(
-        "SELECT people.name FROM faces JOIN people ON people.id = faces.person_id WHERE faces.id = ?", (face_id,)
+        "SELECT people.name FROM faces JOIN people ON people.id = faces.person_id WHERE faces.id = ?",
+        (face_id,),
     )
 
 
@@ -124,6 +125,8 @@ def test_min_face_size_setting_marks_low_quality(tmp_path, scan_kwargs):
         scan_library(cat, [lib], workers=0, **scan_kwargs)
         assert cat.scalar("SELECT low_quality FROM faces") == 1
         remove_folder(cat, lib)
-        assert cat.scalar("SELECT missing FROM photos") == 1 and cat.scalar("SELECT COUNT(*) FROM folders") == 0
+        assert (
+            cat.scalar("SELECT missing FROM photos") == 1 and cat.scalar("SELECT COUNT(*) FROM folders") == 0
+        )
     finally:
         cat.close()

@@ -26,7 +26,7 @@ def _faces(cat, path):
 
 def test_summary_counts_every_kind_of_file(scanned):
     s, p = scanned.summary, scanned.paths
-    # 8 lfw + 2 events + 3 rotated + 4 formats + 1 copy + 3 bad ".jpg" files; hidden folder and loop not walked
+    # 8 lfw + 2 events + 3 rotated + 4 formats + 1 copy + 3 bad ".jpg"; hidden folder and loop not walked
     assert s.total == 21
     assert s.duplicates == 1 and s.moved == 0 and s.missing == 0 and s.unchanged == 0
     assert s.scanned == 21 - 1 - 3
@@ -47,7 +47,11 @@ def test_catalog_rows_statuses_and_reasons(scanned):
         assert not any("/.hidden/" in q or "/loop/" in q for q in paths)
         assert len(paths) == 21
         bad = _photo(cat, scanned.paths["empty"])
-        assert bad["status"] == "error" and "0 bytes" in bad["error"] and str(scanned.paths["empty"]) in bad["error"]
+        assert (
+            bad["status"] == "error"
+            and "0 bytes" in bad["error"]
+            and str(scanned.paths["empty"]) in bad["error"]
+        )
         assert _photo(cat, scanned.paths["text"])["status"] == "error"
         group = scanned.root / "events" / "group.jpg"
         assert _photo(cat, group)["status"] == "ok" and len(_faces(cat, group)) >= 5
@@ -88,7 +92,9 @@ def test_faces_have_boxes_thumbnails_landmarks_and_embeddings(scanned):
             assert marks.shape == (5, 2)
             # eyes inside the box, the left one left of the right one
             assert f["x1"] - 2 <= marks[0, 0] < marks[1, 0] <= f["x2"] + 2
-            low = min(f["x2"] - f["x1"], f["y2"] - f["y1"]) < DEFAULT_MIN_FACE_SIZE or f["prob"] < MIN_FACE_PROB
+            low = (
+                min(f["x2"] - f["x1"], f["y2"] - f["y1"]) < DEFAULT_MIN_FACE_SIZE or f["prob"] < MIN_FACE_PROB
+            )
             assert f["low_quality"] == int(low) and f["source"] == "detected"
     finally:
         cat.close()
