@@ -116,6 +116,10 @@ class PeopleModel(QAbstractListModel):
                 self._cover_rows.setdefault(int(s.cover_face_id), []).append(i)
         self.endResetModel()
 
+    def rows(self) -> list[Any]:
+        """The rows shown (a copy)."""
+        return list(self._rows)
+
     def summary(self, row: int) -> Any:
         """The :class:`~faceorganizer.people.PersonSummary` of a row."""
         return self._rows[row]

@@ -9,6 +9,11 @@ merge (Yes merges); select several cards and press Merge; drag a card onto anoth
 them; Hide or Delete cards; double-click a card's face (or press Enter) to open it
 (``session.openPerson``). Hiding an unnamed group ignores its faces (undo brings them back).
 
+Reading: the view reads the catalog on a worker thread (see
+:class:`~faceorganizer.ui.face_grid.ReloadingView`); after opening it or after an operation,
+wait for ``view.loading`` to be False (or for the ``loaded`` signal) before checking its
+contents; a refresh never closes an open name editor.
+
 Object names for tests and the flow test:
     ``peopleGrid`` (the QListView of cards; model :class:`~faceorganizer.ui.models.PeopleModel`),
     ``renameEditor`` (the inline QLineEdit while renaming), ``mergeButton``, ``hideButton``,
@@ -304,6 +309,8 @@ class PeopleView(ReloadingView):
         self.grid.setModel(self.model)
         self.delegate = CardDelegate(self)
         self.grid.setItemDelegate(self.delegate)
+        self._held_rows: list[Any] | None = None
+        self.delegate.closeEditor.connect(self._editor_closed)
         self.grid.setIconSize(QSize(FACE, FACE))
         self.grid.openRequested.connect(self._open_index)
         self.grid.deleteRequested.connect(self.delete_selected)
@@ -368,6 +375,14 @@ class PeopleView(ReloadingView):
         self.load_async("people", lambda cat: people.list_people(cat, include_hidden=include), self._apply)
 
     def _apply(self, rows: list[Any]) -> None:
+        if self.grid.state() == QAbstractItemView.State.EditingState:
+            # A reset would close the name editor under the user's fingers: apply after editing.
+            self._held_rows = rows
+            return
+        self._held_rows = None
+        if rows == self.model.rows() and self._want is None:
+            self._show_count()
+            return  # nothing changed (a scan refresh, say): keep everything as it is
         if self._want is not None:
             refs, current = self._want
             self._want = None
@@ -379,10 +394,19 @@ class PeopleView(ReloadingView):
         self.model.set_rows(rows)
         self.select_refs(refs, current)
         self.grid.verticalScrollBar().setValue(scroll)
+        self._show_count()
+        self._update_actions()
+
+    def _show_count(self) -> None:
         named = sum(1 for r in range(self.model.rowCount()) if self.model.ref(r)[0] == "person")
         groups = self.model.rowCount() - named
         self.count_label.setText(self.tr("{} people, {} unnamed groups").format(named, groups))
-        self._update_actions()
+
+    @Slot()
+    def _editor_closed(self, *args: Any) -> None:
+        if self._held_rows is not None:
+            rows = self._held_rows
+            QTimer.singleShot(0, self, lambda: self._apply(rows) if self._held_rows is rows else None)
 
     def select_after_reload(self, refs: list[Ref], current: Ref | None = None) -> None:
         """Select these cards once the next read is shown (and now, where they are shown already)."""

@@ -10,6 +10,11 @@ makes an unnamed group), Set as cover (one face) and Ignore. Suggested faces ("I
 the selected (or first) suggestions and move on to the next. Double-clicking a face opens its
 photo (``session.openPhoto``).
 
+Reading: the view reads the catalog on a worker thread (see
+:class:`~faceorganizer.ui.face_grid.ReloadingView`); after opening it or after an operation,
+wait for ``view.loading`` to be False (or for the ``loaded`` signal) before checking its
+contents. Faces acted on leave the grid at once.
+
 Object names for tests and the flow test:
     ``personTitle``, ``facesGrid`` (FaceGrid of the person's faces), ``suggestedGrid``
     (FaceGrid of the suggestions), ``suggestionsBox`` (hidden when there are none),

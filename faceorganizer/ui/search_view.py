@@ -5,6 +5,11 @@ Ticking people in the checkable list shows the photos that contain all of them
 switches to photos with at least one. Results are a grid of previews decoded off the GUI
 thread; double-clicking one opens the photo (``session.openPhoto``).
 
+Reading: the view reads the catalog on a worker thread (see
+:class:`~faceorganizer.ui.face_grid.ReloadingView`); after opening it or after an operation,
+wait for ``view.loading`` to be False (or for the ``loaded`` signal) before checking its
+contents. Faces acted on leave the grid at once.
+
 Object names for tests and the flow test:
     ``searchList`` (QListWidget, one checkable item per named person; item data
     ``Qt.UserRole`` is the person id), ``searchFilter`` (QLineEdit filtering that list),
@@ -61,6 +66,7 @@ class SearchView(ReloadingView):
         self.summary = QLabel(self)
         self.summary.setObjectName("searchSummary")
 
+        self._people_rows: list[Any] | None = None
         self.previews = PhotoThumbnails(PREVIEW, parent=self)
         self.model = PhotosModel(self.previews, self)
         self.results = QListView(self)
@@ -108,6 +114,10 @@ class SearchView(ReloadingView):
         )
 
     def _apply_people(self, rows: list[Any]) -> None:
+        if rows == self._people_rows:
+            self.search()  # the people are the same; their photos may not be
+            return
+        self._people_rows = rows
         ticked = set(self.checked_ids())
         self.people_list.blockSignals(True)
         self.people_list.clear()

@@ -6,6 +6,11 @@ Ctrl+A) and type a name once — the name field completes existing names; an exi
 the faces to that person, a new one creates the person. Ignore dismisses faces (strangers, not
 faces). Double-clicking a face opens its photo.
 
+Reading: the view reads the catalog on a worker thread (see
+:class:`~faceorganizer.ui.face_grid.ReloadingView`); after opening it or after an operation,
+wait for ``view.loading`` to be False (or for the ``loaded`` signal) before checking its
+contents. Faces acted on leave the grid at once.
+
 Object names for tests and the flow test:
     ``unassignedGrid`` (FaceGrid), ``nameField`` (QLineEdit with completion), ``nameButton``,
     ``unassignedIgnoreButton``, ``unassignedCount``.

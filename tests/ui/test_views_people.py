@@ -272,3 +272,23 @@ def test_reload_keeps_the_selection(qtbot, view, session, library):
     session.changed.emit()
     settle(qtbot, view)
     assert view.selected_refs() == [bob]
+
+
+def test_a_refresh_while_renaming_keeps_the_editor_and_the_typing(qtbot, view, session, library, answers):
+    ref = ("group", library.groups["g2"])
+    click(qtbot, view, ref)
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    ed = editor(view)
+    qtbot.keyClicks(ed, "Ju")
+    # Meanwhile the catalog changes (a scan refresh, another view's operation).
+    with session.catalog.transaction():
+        session.catalog.execute("UPDATE people SET name = 'Robert' WHERE id = ?", (library.people["Bob"],))
+    session.changed.emit()
+    settle(qtbot, view)
+    assert ed.isVisible() and ed.text() == "Ju"
+    assert "Robert" not in view.model.names()  # held back while editing
+    qtbot.keyClicks(ed, "na")
+    qtbot.keyClick(ed, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: people.person_by_name(session.catalog, "Juna") is not None, timeout=2000)
+    settle(qtbot, view)
+    assert {"Juna", "Robert"} <= set(view.model.names())
