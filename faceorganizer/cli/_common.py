@@ -158,7 +158,11 @@ def collect_images(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files.extend(str(f) for f in list_images(p))
+            skipped: list[Path] = []
+            files.extend(str(f) for f in list_images(p, non_images=skipped))
+            if skipped:
+                shown = ", ".join(str(f) for f in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+                warn(f"skipped {len(skipped)} non-image file(s) in {p}: {shown}")
         elif p.exists():
             files.append(str(p))
         else:

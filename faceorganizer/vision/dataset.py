@@ -13,6 +13,7 @@ worker processes and overlaps with the model's compute in the main process;
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,16 +44,36 @@ def find_classes(root: str | os.PathLike[str]) -> tuple[list[str], dict[str, int
     return classes, {c: i for i, c in enumerate(classes)}
 
 
-def list_images(root: str | os.PathLike[str], extensions: Sequence[str] = IMAGE_EXTENSIONS) -> list[Path]:
-    """Image files under ``root`` (recursively, hidden entries skipped), sorted by path."""
-    exts = tuple(e.lower() for e in extensions)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for f in filenames:
-            if not f.startswith(".") and f.lower().endswith(exts):
-                found.append(Path(dirpath) / f)
-    return sorted(found)
+def list_images(
+    root: str | os.PathLike[str],
+    extensions: Sequence[str] = IMAGE_EXTENSIONS,
+    *,
+    non_images: list[Path] | None = None,
+) -> list[Path]:
+    """Image files under ``root`` (recursively, hidden entries skipped), sorted by path.
+
+    The walk is the library scan's (:func:`faceorganizer.scan.walk.walk_folders`): symbolic
+    links are followed and loops never hang it. Other files are not dropped silently: they
+    are appended to ``non_images`` when given, else logged as a warning.
+    """
+    from ..scan.walk import walk_folders
+
+    base = Path(root)
+    absolute = os.path.abspath(base)
+    result = walk_folders([absolute], extensions)
+
+    def as_given(path: str) -> Path:
+        return base / os.path.relpath(path, absolute)
+
+    others = [as_given(p) for p in result.non_images]
+    if non_images is not None:
+        non_images.extend(others)
+    elif others:
+        shown = ", ".join(str(p) for p in others[:5]) + (", ..." if len(others) > 5 else "")
+        logging.getLogger("faceorganizer").warning(
+            "skipped %d non-image file(s) under %s: %s", len(others), base, shown
+        )
+    return [as_given(f.path) for f in result.photos]
 
 
 class ImageFolder(Dataset):

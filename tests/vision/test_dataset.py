@@ -68,3 +68,25 @@ def test_image_files_report_bad_files_instead_of_raising(tmp_path):
 def test_collate_images_keeps_a_list():
     images, targets = collate_images([("a", 1), ("b", 0)])
     assert images == ["a", "b"] and targets.tolist() == [1, 0]
+
+
+def test_list_images_reports_non_image_files_and_survives_symlink_loops(tmp_path, caplog):
+    import logging
+    import shutil
+
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(shared_path("images", "aligned", "paul_rudd.png"), root / "a.png")
+    shutil.copy(shared_path("images", "scenes", "paul_rudd.jpg"), root / "sub" / "B.JPG")
+    (root / "sub" / "notes.txt").write_text("x")
+    (root / "clip.mov").write_bytes(b"\0" * 10)
+    (root / ".hidden").mkdir()
+    (root / ".hidden" / "c.jpg").write_bytes(b"x")
+    os.symlink(root, root / "sub" / "loop")
+    skipped = []
+    found = list_images(root, non_images=skipped)
+    assert found == [root / "a.png", root / "sub" / "B.JPG"]
+    assert skipped == [root / "clip.mov", root / "sub" / "notes.txt"]
+    with caplog.at_level(logging.WARNING, logger="faceorganizer"):
+        assert list_images(root) == found
+    assert "skipped 2 non-image file(s)" in caplog.text and "notes.txt" in caplog.text
