@@ -177,22 +177,29 @@ def chip_transforms(
 
 
 def pyramid_down(image: np.ndarray) -> np.ndarray:
-    """dlib's ``pyramid_down<2>``: 5x5 binomial filter ([1 4 6 4 1] / 16 each way), every other pixel.
+    """Halve an image like dlib's ``pyramid_down<2>``: 5x5 binomial filter, every other pixel.
 
-    Integer arithmetic as in dlib (sums of uint8 values, then ``// 256``). Output pixel
-    ``(j, i)`` is centred on input pixel ``(2j + 2, 2i + 2)``; the output has
-    ``((H - 3) // 2, (W - 3) // 2)`` pixels.
+    The filter is ``[1 4 6 4 1]`` each way, summed in integers and divided by 256 with
+    truncation, as in dlib. Output pixel ``(j, i)`` is centred on input pixel
+    ``(2j + 2, 2i + 2)``; an ``(H, W, C)`` uint8 image gives ``((H - 3) // 2, (W - 3) // 2, C)``.
     """
-    x = np.asarray(image).astype(np.uint32)
-    h, w = x.shape[:2]
-    nh, nw = (h - 3) // 2, (w - 3) // 2
-    if nh <= 0 or nw <= 0:
-        raise ValueError(f"image of {w}x{h} pixels is too small to halve")
-    t = x[:, 0 : 2 * nw : 2] + 4 * x[:, 1 : 2 * nw + 1 : 2] + 6 * x[:, 2 : 2 * nw + 2 : 2]
-    t += 4 * x[:, 3 : 2 * nw + 3 : 2] + x[:, 4 : 2 * nw + 4 : 2]
-    d = t[0 : 2 * nh : 2] + 4 * t[1 : 2 * nh + 1 : 2] + 6 * t[2 : 2 * nh + 2 : 2]
-    d += 4 * t[3 : 2 * nh + 3 : 2] + t[4 : 2 * nh + 4 : 2]
-    return (d // 256).astype(np.uint8)
+    x = np.asarray(image, dtype=np.uint8)
+    if (x.shape[0] - 3) // 2 <= 0 or (x.shape[1] - 3) // 2 <= 0:
+        raise ValueError(f"image of {x.shape[1]}x{x.shape[0]} pixels is too small to halve")
+    return _pyramid_level(np.ascontiguousarray(x.transpose(2, 0, 1))).transpose(1, 2, 0)
+
+
+def _pyramid_level(planes: np.ndarray) -> np.ndarray:
+    """One :func:`pyramid_down` step on ``(C, H, W)`` uint8 planes (uint16 sums: at most 256 * 255)."""
+    t = planes.astype(np.uint16)
+    nh, nw = (t.shape[1] - 3) // 2, (t.shape[2] - 3) // 2
+    r = t[:, :, 0 : 2 * nw : 2] + t[:, :, 4 : 2 * nw + 4 : 2]
+    r += 4 * (t[:, :, 1 : 2 * nw + 1 : 2] + t[:, :, 3 : 2 * nw + 3 : 2])
+    r += 6 * t[:, :, 2 : 2 * nw + 2 : 2]
+    d = r[:, 0 : 2 * nh : 2] + r[:, 4 : 2 * nh + 4 : 2]
+    d += 4 * (r[:, 1 : 2 * nh + 1 : 2] + r[:, 3 : 2 * nh + 3 : 2])
+    d += 6 * r[:, 2 : 2 * nh + 2 : 2]
+    return (d >> 8).astype(np.uint8)
 
 
 #: dlib's ``pyramid_down<2>::point_down``: ``p / 2 - (1.25, 0.75)`` (the mapping its chip
@@ -201,21 +208,23 @@ _POINT_DOWN_OFFSET = np.array([1.25, 0.75])
 
 
 def _sample(image: np.ndarray, tform: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear sampling of one chip; pixels whose 2x2 neighbourhood leaves the image are 0."""
+    """Bilinear sampling of one chip; pixels whose 2x2 neighbourhood leaves the image are 0.
+
+    Only the chip's source pixels are gathered and converted (never the whole photo).
+    """
     h, w = image.shape[:2]
     grid = np.arange(size, dtype=np.float64)
-    cols, rows = np.meshgrid(grid, grid)
-    x = tform[0, 0] * cols + tform[0, 1] * rows + tform[0, 2]
-    y = tform[1, 0] * cols + tform[1, 1] * rows + tform[1, 2]
+    x = tform[0, 0] * grid[None, :] + tform[0, 1] * grid[:, None] + tform[0, 2]
+    y = tform[1, 0] * grid[None, :] + tform[1, 1] * grid[:, None] + tform[1, 2]
     x0, y0 = np.floor(x), np.floor(y)
     inside = (x0 >= 0) & (y0 >= 0) & (x0 + 1 < w) & (y0 + 1 < h)
     xi = np.clip(x0, 0, max(w - 2, 0)).astype(np.intp)
     yi = np.clip(y0, 0, max(h - 2, 0)).astype(np.intp)
-    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
-    img = image.astype(np.float32, copy=False)
+    fx = (x - x0).astype(np.float32)[..., None]
+    fy = (y - y0).astype(np.float32)[..., None]
     x1, y1 = np.minimum(xi + 1, w - 1), np.minimum(yi + 1, h - 1)
-    top = img[yi, xi] * (1 - fx) + img[yi, x1] * fx
-    bottom = img[y1, xi] * (1 - fx) + img[y1, x1] * fx
+    top = image[yi, xi] * (1 - fx) + image[yi, x1] * fx
+    bottom = image[y1, xi] * (1 - fx) + image[y1, x1] * fx
     out = top * (1 - fy) + bottom * fy
     out[~inside] = 0
     return np.clip(out, 0, 255).astype(np.uint8)
@@ -266,15 +275,16 @@ def extract_chips(image: np.ndarray, transforms: np.ndarray, size: int = CHIP_SI
             chips[i] = _sample(image, tform, size)
             continue
         left, top, right, bottom = _pyramid_crop(image.shape, tform, size, halvings)
-        level = image[top : bottom + 1, left : right + 1]
+        level = np.ascontiguousarray(image[top : bottom + 1, left : right + 1].transpose(2, 0, 1))
         t = tform.copy()
         t[:, 2] -= (left, top)
         for _ in range(halvings):
-            if min(level.shape[:2]) <= 8:
+            if min(level.shape[1:]) <= 8:
                 break
-            level = pyramid_down(level)
+            level = _pyramid_level(level)
             t = t / 2.0
             t[:, 2] -= _POINT_DOWN_OFFSET
+        level = level.transpose(1, 2, 0)
         chips[i] = _sample(level, t, size)
     return chips
 
