@@ -1,8 +1,8 @@
 """The radius-neighbour graph DBSCAN runs on: chunked, pruned, bounded in memory.
 
 ``radius_graph(X, eps)`` returns a symmetric sparse matrix of Euclidean distances between unit
-rows of ``X`` that lie within ``eps`` (the diagonal left out: scikit-learn's DBSCAN adds it), each
-row sorted by distance (what scikit-learn expects of a precomputed graph).
+rows of ``X`` that lie within ``eps``, each row starting with the face itself (an explicit 0) and
+then sorted by distance: what scikit-learn's DBSCAN expects of a precomputed graph.
 
 * Distances come from chunked matrix products (``2 - 2 x.y``), never an N x N matrix. The
   products run in a thread pool, one BLAS thread per worker.
@@ -31,7 +31,7 @@ import numpy as np
 #: Below this many faces every pair is computed (no cells).
 PRUNE_MIN_FACES = 6000
 #: Faces per pruning cell (k-means centre) on large sets.
-FACES_PER_CELL = 100
+FACES_PER_CELL = 400
 #: A face within this distance of its cell centre is "tight": its pairs are found exactly.
 TIGHT_RADIUS = 0.6
 #: Added to eps in the pruning bounds (float32 rounding must never prune a true neighbour).
@@ -48,7 +48,7 @@ def radius_graph(
     seed: int = 0,
     workers: int | None = None,
 ):
-    """Sparse symmetric eps-neighbour graph of unit rows (CSR, float32 distances, no diagonal).
+    """Sparse symmetric eps-neighbour graph of unit rows (CSR, float32 distances, explicit 0 diagonal).
 
     Args:
         X: (N, D) L2-normalised rows.
@@ -99,33 +99,45 @@ def radius_graph(
 
 
 def _sort_rows(g):
-    """Order each CSR row by distance (scikit-learn would otherwise sort row by row)."""
-    row = np.repeat(np.arange(g.shape[0]), np.diff(g.indptr))
+    """Each CSR row as scikit-learn wants it: the face itself (distance 0) first, then by distance.
+
+    With the diagonal already stored, DBSCAN's ``setdiag`` changes no structure, and rows sorted
+    by distance spare scikit-learn its row-by-row sort.
+    """
+    from scipy import sparse
+
+    n = g.shape[0]
+    lengths = np.diff(g.indptr)
+    row = np.repeat(np.arange(n), lengths)
     order = np.lexsort((g.data, row))
-    g.indices = g.indices[order]
-    g.data = g.data[order]
-    return g
+    indptr = g.indptr + np.arange(n + 1)
+    indices = np.empty(g.nnz + n, g.indices.dtype)
+    data = np.zeros(g.nnz + n, np.float32)
+    first = indptr[:-1]
+    indices[first] = np.arange(n)
+    rest = np.ones(g.nnz + n, bool)
+    rest[first] = False
+    indices[rest] = g.indices[order]
+    data[rest] = g.data[order]
+    return sparse.csr_matrix((data, indices, indptr), shape=g.shape)
 
 
 def _keep(S: np.ndarray, thr: np.float32, row_ids: np.ndarray, col_ids: np.ndarray, k: int):
     """Positions (r, c) in a block of similarities to keep: within eps, not self, k nearest per row."""
-    mask = thr <= S
     pos = np.full(int(max(row_ids.max(), col_ids.max())) + 1, -1, np.int64)
     pos[col_ids] = np.arange(len(col_ids))
     self_col = pos[row_ids]
-    ok = self_col >= 0
-    mask[np.nonzero(ok)[0], self_col[ok]] = False
-    r, c = np.nonzero(mask)
-    if len(r) == 0:
-        return r, c
-    counts = np.bincount(r, minlength=len(S))
-    over = np.nonzero(counts > k)[0]
-    if len(over):
-        keep = counts[r] <= k
-        r, c = r[keep], c[keep]
-        sub = np.where(mask[over], S[over], -np.inf)
-        top = np.argpartition(-sub, k - 1, axis=1)[:, :k]
-        r = np.concatenate([r, np.repeat(over, k)])
+    ok = np.nonzero(self_col >= 0)[0]
+    S[ok, self_col[ok]] = -np.inf  # never its own neighbour
+    mask = thr <= S
+    counts = np.count_nonzero(mask, axis=1)
+    few = np.nonzero((counts > 0) & (counts <= k))[0]
+    many = np.nonzero(counts > k)[0]
+    r, c = np.nonzero(mask[few])
+    r = few[r]
+    if len(many):  # rows with more than k neighbours: the k nearest, without listing the others
+        top = np.argpartition(-S[many], k - 1, axis=1)[:, :k]
+        r = np.concatenate([r, np.repeat(many, k)])
         c = np.concatenate([c, top.ravel()])
     return r, c
 

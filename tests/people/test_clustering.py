@@ -214,7 +214,9 @@ def test_radius_graph_equals_brute_force():
 
     rng = np.random.default_rng(5)
     X = unit(rng.standard_normal((400, 32)) + 2.0 * np.repeat(rng.standard_normal((20, 32)), 20, axis=0))
-    g = radius_graph(X, 0.7, max_neighbors=1000).toarray()
+    graph = radius_graph(X, 0.7, max_neighbors=1000)
+    assert (graph.diagonal() == 0).all() and (graph.indices[graph.indptr[:-1]] == np.arange(len(X))).all()
+    g = graph.toarray()
     d = cdist(X, X)
     expected = (d <= 0.7) & ~np.eye(len(X), dtype=bool)
     assert ((g > 0) == expected).all()
@@ -232,7 +234,7 @@ def test_pruned_graph_finds_every_pair_of_tight_faces():
     assert pruned.nnz == full.nnz and abs(full - pruned).max() < 1e-4
     assert pruned.data.max() <= 0.64 + 1e-4  # no pair counted twice
     rows = np.split(pruned.data, pruned.indptr[1:-1])
-    assert all((np.diff(r) >= 0).all() for r in rows)  # sorted by distance, as sklearn wants
+    assert all(r[0] == 0 and (np.diff(r) >= 0).all() for r in rows)  # itself, then by distance
 
 
 def test_dbscan_on_the_graph_matches_plain_dbscan():
