@@ -44,16 +44,20 @@ class FaceDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         """Draw the thumbnail (aspect kept, centred) and the selection frame."""
         painter.save()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         cell = option.rect
         target = QRect(0, 0, self.icon, self.icon)
         target.moveCenter(cell.center())
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if pixmap is not None and not pixmap.isNull():
-            size = pixmap.size().scaled(target.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            logical = pixmap.deviceIndependentSize().toSize()
+            size = logical.scaled(target.size(), Qt.AspectRatioMode.KeepAspectRatio)
             rect = QRect(0, 0, size.width(), size.height())
             rect.moveCenter(target.center())
-            painter.drawPixmap(rect, pixmap)
+            if size == logical:  # decoded at this size: a plain copy, no rescaling
+                painter.drawPixmap(rect.topLeft(), pixmap)
+            else:
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                painter.drawPixmap(rect, pixmap)
         if option.state & QStyle.StateFlag.State_Selected:
             color = option.palette.color(QPalette.ColorRole.Highlight)
             painter.setPen(QPen(color, 4))
@@ -96,6 +100,7 @@ class FaceGrid(QListView):
         self.setModel(model)
         self.faces = model
         model.placeholder = model.placeholder.scaled(icon, icon)
+        model.icon_size = icon
 
     def selected_face_ids(self) -> list[int]:
         """Ids of the selected faces in grid order."""

@@ -97,6 +97,8 @@ class PeopleModel(QAbstractListModel):
     def __init__(self, thumbnails: FaceThumbnails, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thumbnails = thumbnails
+        #: Side of the cover faces as painted (logical pixels); None: as stored.
+        self.icon_size: int | None = None
         self.unnamed_text = "Unnamed"
         self.count_text = "{} faces"
         self._rows: list[Any] = []
@@ -157,7 +159,7 @@ class PeopleModel(QAbstractListModel):
         if role == Qt.ItemDataRole.EditRole:
             return s.name or ""
         if role == Qt.ItemDataRole.DecorationRole:
-            return None if s.cover_face_id is None else self.thumbnails.get(s.cover_face_id)
+            return None if s.cover_face_id is None else self.thumbnails.get(s.cover_face_id, self.icon_size)
         if role == Qt.ItemDataRole.ToolTipRole:
             text = f"{s.name or self.unnamed_text} — {self.count_text.format(s.face_count)}"
             return text
@@ -251,6 +253,8 @@ class FacesModel(QAbstractListModel):
     def __init__(self, thumbnails: FaceThumbnails, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thumbnails = thumbnails
+        #: Side of the thumbnails as painted (logical pixels); None: as stored.
+        self.icon_size: int | None = None
         self._all: list[dict[str, Any]] = []
         self._row_of: dict[int, int] = {}
         self._loaded = 0
@@ -368,7 +372,7 @@ class FacesModel(QAbstractListModel):
             return None
         r = self._all[index.row()]
         if role == Qt.ItemDataRole.DecorationRole:
-            return self.thumbnails.get(int(r["id"])) or self.placeholder
+            return self.thumbnails.get(int(r["id"]), self.icon_size) or self.placeholder
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [str(p) for p in (r.get("person"), r.get("path")) if p]
             return "\n".join(parts) or None

@@ -135,7 +135,7 @@ class CardDelegate(QStyledItemDelegate):
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if pixmap is not None and not pixmap.isNull():
             painter.setClipPath(path)
-            # Fill the circle: crop the pixmap's centre square.
+            # Fill the circle with the pixmap's centre square (decoded at this size: no rescale).
             side = min(pixmap.width(), pixmap.height())
             src = QRect((pixmap.width() - side) // 2, (pixmap.height() - side) // 2, side, side)
             painter.drawPixmap(face, pixmap, src)
@@ -300,6 +300,7 @@ class PeopleView(ReloadingView):
         self._want: tuple[list[Ref], Ref | None] | None = None
         self.thumbnails = face_thumbnails(session)
         self.model = PeopleModel(self.thumbnails, self)
+        self.model.icon_size = FACE
         self.model.unnamed_text = self.tr("Unnamed")
         self.model.count_text = self.tr("{} faces")
         self.model.mergeRequested.connect(self._on_drop_merge)

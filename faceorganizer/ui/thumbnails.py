@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from ..catalog import Catalog
@@ -77,7 +77,11 @@ class PixmapLRU:
 
 
 class FaceThumbnails(QObject):
-    """Face thumbnails decoded on demand from the catalog's JPEG blobs, cached.
+    """Face thumbnails decoded on demand from the catalog's JPEG blobs, cached at the size shown.
+
+    Each view asks for the size it paints (``size`` logical pixels a side, at the screen's
+    pixel ratio), so painting never rescales: a smooth rescale per paint cost more than the
+    decoding itself.
 
     Signals:
         ready: a deferred face thumbnail is now cached; the argument is the face id.
@@ -93,7 +97,7 @@ class FaceThumbnails(QObject):
         self.catalog = catalog
         self.cache = PixmapLRU(max_bytes)
         self.decode_count = 0
-        self._pending: OrderedDict[int, None] = OrderedDict()
+        self._pending: OrderedDict[tuple[int, int | None], None] = OrderedDict()
         self._missing: set[int] = set()
         self._turn_start = 0.0
         self._spent = 0.0
@@ -102,29 +106,29 @@ class FaceThumbnails(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._drain)
 
-    def cached(self, face_id: int) -> QPixmap | None:
+    def cached(self, face_id: int, size: int | None = None) -> QPixmap | None:
         """The thumbnail if it is already decoded (never decodes)."""
-        return self.cache.get(int(face_id))
+        return self.cache.get((int(face_id), size))
 
-    def get(self, face_id: int) -> QPixmap | None:
-        """The thumbnail of one face, or None while it waits for a later turn (or has none)."""
-        face_id = int(face_id)
-        pixmap = self.cache.get(face_id)
-        if pixmap is not None or face_id in self._missing:
+    def get(self, face_id: int, size: int | None = None) -> QPixmap | None:
+        """The thumbnail of one face (``size`` px a side, None: as stored), or None while it waits."""
+        key = (int(face_id), size)
+        pixmap = self.cache.get(key)
+        if pixmap is not None or key[0] in self._missing:
             return pixmap
         now = time.perf_counter()
         if now - self._turn_start > 0.03:  # a new burst of painting
             self._turn_start, self._spent = now, 0.0
         if self._spent < DECODE_BUDGET_S:
             try:
-                blob = self.catalog.scalar("SELECT thumbnail FROM faces WHERE id = ?", (face_id,))
+                blob = self.catalog.scalar("SELECT thumbnail FROM faces WHERE id = ?", (key[0],))
             except sqlite3.Error:  # the catalog was closed (the window is going away)
                 return None
-            pixmap = self._decode(face_id, blob)
+            pixmap = self._decode(key, blob)
             self._spent += time.perf_counter() - now
             return pixmap
-        self._pending[face_id] = None
-        self._pending.move_to_end(face_id)
+        self._pending[key] = None
+        self._pending.move_to_end(key)
         while len(self._pending) > MAX_PENDING:
             self._pending.popitem(last=False)
         if not self._timer.isActive():
@@ -136,7 +140,8 @@ class FaceThumbnails(QObject):
         while self._pending:
             self._drain()
 
-    def _decode(self, face_id: int, blob: bytes | None) -> QPixmap | None:
+    def _decode(self, key: tuple[int, int | None], blob: bytes | None) -> QPixmap | None:
+        face_id, size = key
         if not blob:
             self._missing.add(face_id)
             return None
@@ -145,8 +150,20 @@ class FaceThumbnails(QObject):
         if image.isNull():
             self._missing.add(face_id)
             return None
+        ratio = 1.0
+        if size is not None:
+            from PySide6.QtGui import QGuiApplication
+
+            screen = QGuiApplication.primaryScreen()
+            ratio = screen.devicePixelRatio() if screen is not None else 1.0
+            px = max(1, round(size * ratio))
+            if image.width() != px or image.height() != px:
+                image = image.scaled(
+                    px, px, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
         pixmap = QPixmap.fromImage(image)
-        self.cache.put(face_id, pixmap)
+        pixmap.setDevicePixelRatio(ratio)
+        self.cache.put(key, pixmap)
         return pixmap
 
     @Slot()
@@ -155,21 +172,20 @@ class FaceThumbnails(QObject):
         done: list[int] = []
         while self._pending and (not done or time.perf_counter() - start < DECODE_BUDGET_S):  # >= 1 batch
             batch = list(reversed(self._pending))[:32]  # newest first: what is on screen now
-            for fid in batch:
-                self._pending.pop(fid, None)
-            marks = ",".join("?" * len(batch))
+            for key in batch:
+                self._pending.pop(key, None)
+            ids = sorted({fid for fid, _ in batch})
+            marks = ",".join("?" * len(ids))
             try:
                 blobs = dict(
-                    self.catalog.execute(
-                        f"SELECT id, thumbnail FROM faces WHERE id IN ({marks})", batch
-                    ).fetchall()
+                    self.catalog.execute(f"SELECT id, thumbnail FROM faces WHERE id IN ({marks})", ids).fetchall()
                 )
             except sqlite3.Error:  # the catalog was closed (the window is going away)
                 self._pending.clear()
                 return
-            for fid in batch:
-                if fid not in self.cache and self._decode(fid, blobs.get(fid)) is not None:
-                    done.append(fid)
+            for key in batch:
+                if key not in self.cache and self._decode(key, blobs.get(key[0])) is not None:
+                    done.append(key[0])
         for fid in done:
             self.ready.emit(fid)
         if self._pending:
