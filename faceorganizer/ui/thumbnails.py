@@ -178,7 +178,9 @@ class FaceThumbnails(QObject):
             marks = ",".join("?" * len(ids))
             try:
                 blobs = dict(
-                    self.catalog.execute(f"SELECT id, thumbnail FROM faces WHERE id IN ({marks})", ids).fetchall()
+                    self.catalog.execute(
+                        f"SELECT id, thumbnail FROM faces WHERE id IN ({marks})", ids
+                    ).fetchall()
                 )
             except sqlite3.Error:  # the catalog was closed (the window is going away)
                 self._pending.clear()
