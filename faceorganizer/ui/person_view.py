@@ -236,6 +236,8 @@ class PersonView(ReloadingView):
             self.title.setText(self.tr("This person no longer exists"))
         elif kind == "person":
             self.title.setText(f"{name} — {count}")
+        elif not rows:
+            self.title.setText(self.tr("This group is empty now (named, merged or regrouped)"))
         else:
             self.title.setText(self.tr("Unnamed group") + f" — {count}")
         self.not_button.setText(self.tr("Not {}").format(name) if name else self.tr("Not this person"))

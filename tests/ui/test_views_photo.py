@@ -192,3 +192,13 @@ def test_a_drawn_box_without_a_model_is_a_message_not_a_crash(qtbot, view, sessi
     drag(qtbot, view, view_point(view, 250, 80), view_point(view, 350, 200))
     qtbot.waitUntil(lambda: view.pending_adds == 0, timeout=30_000)
     assert len(warnings) == 1 and "no-such-model" in warnings[0]
+
+
+def test_a_missing_photo_file_is_a_message_and_the_boxes_still_show(qtbot, view, library):
+    photo = library.photos[0]
+    library.photo_paths[photo].unlink()
+    view.show_photo(photo)
+    qtbot.waitUntil(lambda: "Cannot show this photo" in view.status.text(), timeout=5000)
+    assert str(library.photo_paths[photo]) in view.status.text()
+    assert [t for _, t in boxes(view)] == ["Alice", "Bob"]
+    assert not view.is_loaded()
