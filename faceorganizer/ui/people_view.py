@@ -20,6 +20,8 @@ Object names for tests and the flow test:
     ``deleteButton``, ``renameButton``, ``hiddenFilter`` (QCheckBox "Show hidden people"),
     ``peopleCount`` (summary label).
 
+Keys: F2 rename, Enter open, Delete delete, Ctrl+M merge, Ctrl+H hide (while the view has focus).
+
 Dialogs: merges (button and drag) and deletes ask with ``QMessageBox.question`` unless
 :attr:`PeopleView.confirm` is False; naming onto an existing name always asks.
 """
@@ -36,10 +38,12 @@ from PySide6.QtGui import (
     QDropEvent,
     QFont,
     QKeyEvent,
+    QKeySequence,
     QMouseEvent,
     QPainter,
     QPainterPath,
     QPalette,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -348,6 +352,15 @@ class PeopleView(ReloadingView):
         layout.addWidget(bar)
         layout.addWidget(self.grid, 1)
 
+        for keys, slot in (("Ctrl+M", self.merge_selected), ("Ctrl+H", self.hide_selected)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.merge_button.setToolTip(self.merge_button.toolTip() + " (Ctrl+M)")
+        self.hide_button.setToolTip(
+            self.tr("Hide the selected people; hiding an unnamed group ignores its faces") + " (Ctrl+H)"
+        )
+        self.delete_button.setToolTip(self.delete_button.toolTip() + " (Delete)")
         self.reload()
 
     # ---------------------------------------------------------------- state

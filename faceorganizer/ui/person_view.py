@@ -15,6 +15,8 @@ Reading: the view reads the catalog on a worker thread (see
 wait for ``view.loading`` to be False (or for the ``loaded`` signal) before checking its
 contents. Faces acted on leave the grid at once.
 
+Keys: Y confirm, N reject, Delete "Not <name>", Ctrl+M move, Enter or double-click open the photo.
+
 Object names for tests and the flow test:
     ``personTitle``, ``facesGrid`` (FaceGrid of the person's faces), ``suggestedGrid``
     (FaceGrid of the suggestions), ``suggestionsBox`` (hidden when there are none),
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -133,8 +136,9 @@ class PersonView(ReloadingView):
         self.cover_button = self._button("coverButton", self.tr("Set as cover"), self.set_cover)
         self.ignore_button = self._button("ignoreButton", self.tr("Ignore"), self.ignore_selected)
         self.not_button.setToolTip(
-            self.tr("Remove the selected faces and never suggest them for this person again")
+            self.tr("Remove the selected faces and never suggest them for this person again") + " (Delete)"
         )
+        self.move_button.setToolTip(self.tr("Move the selected faces to another person") + " (Ctrl+M)")
         self.ignore_button.setToolTip(
             self.tr("Not a face, or nobody you care about: hide these faces everywhere")
         )
@@ -166,7 +170,14 @@ class PersonView(ReloadingView):
         # Faces
         self.grid = FaceGrid(FacesModel(thumbs, self), parent=self)
         self.grid.setObjectName("facesGrid")
-        self.grid.key_actions = {Qt.Key.Key_Y: self.confirm, Qt.Key.Key_N: self.reject}
+        self.grid.key_actions = {
+            Qt.Key.Key_Y: self.confirm,
+            Qt.Key.Key_N: self.reject,
+            Qt.Key.Key_Delete: self.not_person,
+        }
+        shortcut = QShortcut(QKeySequence("Ctrl+M"), self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.move_selected)
 
         bar = action_bar(
             self,

@@ -11,6 +11,8 @@ Reading: the view reads the catalog on a worker thread (see
 wait for ``view.loading`` to be False (or for the ``loaded`` signal) before checking its
 contents. Faces acted on leave the grid at once.
 
+Keys: Return in the name field names the selection, Delete ignores it.
+
 Object names for tests and the flow test:
     ``unassignedGrid`` (FaceGrid), ``nameField`` (QLineEdit with completion), ``nameButton``,
     ``unassignedIgnoreButton``, ``unassignedCount``.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from .. import people
@@ -62,6 +64,7 @@ class UnassignedView(ReloadingView):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
         layout.addWidget(self.grid, 1)
+        self.grid.key_actions = {Qt.Key.Key_Delete: self.ignore_selected}
         self.grid.faceActivated.connect(self._open_photo)
         self.grid.selectionModel().selectionChanged.connect(self._update_actions)
         self.reload()

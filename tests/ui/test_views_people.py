@@ -292,3 +292,16 @@ def test_a_refresh_while_renaming_keeps_the_editor_and_the_typing(qtbot, view, s
     qtbot.waitUntil(lambda: people.person_by_name(session.catalog, "Juna") is not None, timeout=2000)
     settle(qtbot, view)
     assert {"Juna", "Robert"} <= set(view.model.names())
+
+
+def test_ctrl_m_merges_and_ctrl_h_hides(qtbot, view, session, library, answers):
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow)
+    click(qtbot, view, ("person", library.people["Bob"]))
+    click(qtbot, view, ("group", library.groups["g2"]), Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(view.grid, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    assert face_count(session, "Bob") == 8
+    settle(qtbot, view)
+    assert view.selected_refs() == [("person", library.people["Bob"])]
+    qtbot.keyClick(view.grid, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    assert session.catalog.scalar("SELECT hidden FROM people WHERE id = ?", (library.people["Bob"],)) == 1

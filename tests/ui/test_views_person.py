@@ -228,3 +228,18 @@ def test_ten_thousand_faces_open_lazily_and_keep_their_place(qtbot, tmp_path):
     assert model.total() == 9_999 and model.row_of(fid) is None
     assert abs(bar.value() - before) < 200
     session.close()
+
+
+def test_delete_key_is_not_this_person(qtbot, view, session, library):
+    a1 = library.faces["A"][1]
+    click_face(qtbot, view.grid, a1)
+    qtbot.keyClick(view.grid, Qt.Key.Key_Delete)
+    assert face_row(session, a1)["person_id"] is None
+    assert (
+        session.catalog.scalar(
+            "SELECT COUNT(*) FROM rejections WHERE face_id = ? AND person_id = ?",
+            (a1, library.people["Alice"]),
+        )
+        == 1
+    )
+    assert a1 not in grid_ids(view.grid)

@@ -93,3 +93,10 @@ def test_ignore_selected(qtbot, view, session, library):
     view.ignore_button.click()
     assert session.catalog.scalar("SELECT ignored FROM faces WHERE id = ?", (fid,)) == 1
     assert fid not in ids_in_grid(view)
+
+
+def test_delete_key_ignores(qtbot, view, session, library):
+    fid = library.faces["u"][2]
+    click_face(qtbot, view, fid, Qt.KeyboardModifier.NoModifier)
+    qtbot.keyClick(view.grid, Qt.Key.Key_Delete)
+    assert session.catalog.scalar("SELECT ignored FROM faces WHERE id = ?", (fid,)) == 1
