@@ -83,7 +83,8 @@ def build(path: Path, n_faces: int, seed: int = 0):
         )
         boxes = rng.uniform(50, 400, (n_faces, 2))
         cat.conn.executemany(
-            "INSERT INTO faces(id, photo_id, x1, y1, x2, y2, prob, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO faces(id, photo_id, x1, y1, x2, y2, prob, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     f + 1,
@@ -215,7 +216,8 @@ def main() -> int:
     print(_line(f"cluster {s.faces} faces (first run)", wall, cpu, 30))
     print("   wall per step: " + ", ".join(f"{k} {v:.2f}" for k, v in s.timings.items()))
     print(
-        f"   {s.groups} groups, {s.grouped} faces grouped, {s.noise} ungrouped, {s.ejected} ejected (same photo)"
+        f"   {s.groups} groups, {s.grouped} faces grouped, {s.noise} ungrouped, "
+        f"{s.ejected} ejected (same photo)"
     )
     print("   vs the true identities: " + ", ".join(f"{k} {v:.4f}" for k, v in scores(cat, truth).items()))
 

@@ -75,6 +75,8 @@ def test_faces_json_contract(catalog, capsys):
     faces = {f["id"]: f for f in json.loads(run(capsys, "faces", "--json", "--catalog", catalog.path)[1])}
     assert faces[ids[0]]["person"] == "Carol" and faces[ids[0]]["assigned"] == "user"
     assert faces[ids[0]]["cluster"] is None
+    code, out, _ = run(capsys, "faces", "--json", "--unassigned", "--catalog", catalog.path)
+    assert code == 0 and sorted(f["id"] for f in json.loads(out)) == sorted(ids[2:])
 
 
 def test_move_not_hide_rename_delete_cluster(catalog, capsys):

@@ -247,3 +247,24 @@ def test_dbscan_on_the_graph_matches_plain_dbscan():
     plain = DBSCAN(eps=0.6, min_samples=3).fit(X).labels_
     ours = DBSCAN(eps=0.6, min_samples=3, metric="precomputed").fit(radius_graph(X, 0.6)).labels_
     assert adjusted_rand_score(plain, ours) == 1.0 and ((plain < 0) == (ours < 0)).all()
+
+
+def test_a_decision_taken_during_a_run_wins(album, rng, monkeypatch):
+    """The run computes outside the write transaction; a face decided meanwhile is left alone."""
+    from faceorganizer.catalog import Catalog
+    from faceorganizer.people import clustering
+
+    faces = album.faces_alone(faces_of_identity(rng, identity(rng), 6), "A")
+    real = clustering.match_ids
+
+    def while_the_user_acts(*args, **kwargs):
+        with Catalog(album.cat.path) as other:  # the window, on its own connection
+            people.name_faces(other, [faces[0]], "Alice")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clustering, "match_ids", while_the_user_acts)
+    s = cluster(album.cat)
+    assert s.skipped == 1
+    row = album.row(faces[0])
+    assert (row["assigned"], row["cluster_id"]) == ("user", None)
+    assert len({album.row(f)["cluster_id"] for f in faces[1:]}) == 1
