@@ -1,4 +1,4 @@
-"""The window's SVG icons, drawn in the palette's text colour and sharp at any size and DPI.
+"""The window's SVG icons, drawn in the palette's text colour, sharp at the usual sizes and DPIs.
 
 Icons live in ``resources/icons/<name>.svg``. :func:`resource_dir` finds that folder in a
 source checkout (``<repo>/resources``), inside the installed package
@@ -115,10 +115,26 @@ def _text_color() -> str:
     return QGuiApplication.palette().color(QPalette.ColorRole.WindowText).name()
 
 
+#: Pixel sizes each icon is rendered at (logical sizes 16-128 at 1x, 1.25x, 1.5x, 2x and 3x).
+PIXEL_SIZES = (16, 20, 22, 24, 28, 30, 32, 36, 40, 44, 48, 56, 64, 72, 96, 128, 144, 192, 256, 384)
+
+
 @cache
 def _icon(name: str, color: str) -> QIcon:
+    """The icon as pre-rendered pixmaps: painting it then runs no Python.
+
+    A Python icon engine would be called on every paint, and each call has to take the GIL,
+    which a scan thread running Python holds for up to a switch interval: a window full of
+    icons would stutter during a scan.
+    """
     svg = icon_path(name).read_bytes().replace(b"currentColor", color.encode())
-    return QIcon(SvgIconEngine(svg))
+    engine = SvgIconEngine(svg)
+    out = QIcon()
+    for px in PIXEL_SIZES:
+        size = QSize(px, px)
+        for mode in (QIcon.Mode.Normal, QIcon.Mode.Disabled):
+            out.addPixmap(engine.pixmap(size, mode, QIcon.State.Off), mode, QIcon.State.Off)
+    return out
 
 
 def icon(name: str) -> QIcon:

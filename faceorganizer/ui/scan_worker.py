@@ -32,14 +32,21 @@ HEAVY_MODULES = (
     "torch",
     "numpy",
     "PIL.Image",
+    "PIL.ImageChops",
+    "PIL.ImageSequence",
+    "PIL.JpegImagePlugin",
+    "PIL.PngImagePlugin",
     "scipy.sparse",
     "sklearn.cluster",
     "threadpoolctl",
     "multiprocessing",
+    "multiprocessing.popen_spawn_posix",
     "concurrent.futures.process",
+    "torch.utils.serialization",
     "faceorganizer.vision.detection.mtcnn",
     "faceorganizer.vision.alignment",
     "faceorganizer.vision.embedders",
+    "faceorganizer.vision.dlib_align",
     "faceorganizer.scan",
     "faceorganizer.scan.embedding",
     "faceorganizer.people",
@@ -53,15 +60,23 @@ def heavy_imports() -> None:
 
     Importing (and compiling) them inside the worker holds the GIL for up to half a second and
     freezes the window, so the window calls this once on the GUI thread after its first paint,
-    before any scan. Registered embedders (plugins) are loaded too.
+    before any scan. Registered embedders (plugins) are loaded too, and the objects alive at the
+    end are moved to the collector's permanent generation (:func:`gc.freeze`).
     """
+    import contextlib
+    import gc
     import importlib
 
     for name in HEAVY_MODULES:
-        importlib.import_module(name)
+        with contextlib.suppress(ImportError):  # platform-specific (popen_spawn_posix on Windows)
+            importlib.import_module(name)
     from ..vision.embedders import available_models
 
     available_models()  # imports the embedder plugins
+    # Everything imported so far lives as long as the program: keep it out of the collector's
+    # full passes, which would otherwise walk torch's objects and freeze the window for 0.1-0.3 s.
+    gc.collect()
+    gc.freeze()
 
 
 class ScanWorker(QObject):
@@ -92,6 +107,7 @@ class ScanWorker(QObject):
         device: str = "auto",
         mtcnn_weights: str | Path | None = None,
         workers: int | None = None,
+        batch_size: int | None = None,
         cluster_every: int = CLUSTER_EVERY_PHOTOS,
         cluster_every_s: float = CLUSTER_EVERY_S,
     ) -> None:
@@ -104,6 +120,7 @@ class ScanWorker(QObject):
         self.device = device
         self.mtcnn_weights = mtcnn_weights
         self.workers = workers
+        self.batch_size = batch_size
         self.cluster_every = cluster_every
         self.cluster_every_s = cluster_every_s
         self.control = ScanControl()
@@ -127,6 +144,7 @@ class ScanWorker(QObject):
             return
         self._last_cluster = time.monotonic()
         outcome: tuple[Any, Any]
+        extra = {} if self.batch_size is None else {"batch_size": self.batch_size}
         try:
             summary = scan_library(
                 self._catalog,
@@ -138,6 +156,7 @@ class ScanWorker(QObject):
                 progress=self._on_progress,
                 control=self.control,
                 on_photo=self._on_photo,
+                **extra,
             )
         except WeightsError as e:
             outcome = (self.modelMissing, str(e))

@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from shell_library import PhotoLibrary, make_photo_library  # noqa: E402
 from ui_library import Library, build_library  # noqa: E402
 
 
@@ -58,52 +58,6 @@ def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory):
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
     yield
-
-
-#: LFW people and how many of their photos go into the test library.
-LFW_PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
-LFW_PER_PERSON = 4
-
-
-@dataclass
-class PhotoLibrary:
-    """A photo folder made from ../shared images, and the hashes of its files."""
-
-    root: Path
-    files: list[Path]
-    hashes: dict[Path, str]
-
-    def unchanged(self) -> bool:
-        import hashlib
-
-        return all(hashlib.sha256(p.read_bytes()).hexdigest() == h for p, h in self.hashes.items())
-
-
-def make_photo_library(
-    folder: Path, people=LFW_PEOPLE, per_person=LFW_PER_PERSON, scene=True
-) -> PhotoLibrary:
-    import hashlib
-    import shutil
-
-    from conftest import shared_path
-
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for person in people:
-        src = sorted(shared_path("images", "lfw_sample", person).glob("*.jpg"))[:per_person]
-        for s in src:
-            dst = folder / s.name
-            shutil.copyfile(s, dst)
-            files.append(dst)
-    if scene:
-        # A picture with nobody in it would be nicer, but the group photo also gives unassigned faces.
-        src = shared_path("images", "scenes")
-        pick = sorted(p for p in src.glob("*.jpg"))[0]
-        dst = folder / "scene.jpg"
-        shutil.copyfile(pick, dst)
-        files.append(dst)
-    hashes = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    return PhotoLibrary(folder, files, hashes)
 
 
 @pytest.fixture
