@@ -243,6 +243,24 @@ def load_models(model: str, device: str, mtcnn_weights: str | os.PathLike[str] |
         return detector, embedder
 
 
+_embedders: dict[tuple, Any] = {}
+
+
+def load_embedder_cached(model: str, device: str) -> Any:
+    """The embedder for ``model`` on ``device``, reusing the scan's or an earlier call's instance."""
+    with _models_lock:
+        for key, (_, embedder) in _last_models.items():
+            if key[:3] == (str(model), device, _file_key(model)):
+                return embedder
+        key = (str(model), device, _file_key(model))
+        if key not in _embedders:
+            from ..vision.embedders import load_embedder
+
+            _embedders.clear()
+            _embedders[key] = load_embedder(str(model), device=device)
+        return _embedders[key]
+
+
 def default_workers() -> int:
     """Decoding processes: one per core beside the one running the networks (1 to 4)."""
     return max(1, min(4, (os.cpu_count() or 2) - 1))
@@ -734,9 +752,7 @@ def add_manual_face(
     if not (x2 > x1 and y2 > y1):
         raise CatalogError(f"the face box lies outside the photo ({info.width}x{info.height})")
     model_name = choose_model(catalog, model)
-    from ..vision.embedders import load_embedder
-
-    embedder = load_embedder(model_name, device=resolve_device(device))
+    embedder = load_embedder_cached(model_name, resolve_device(device))
     model_name = str(getattr(embedder, "name", model_name))
     full_box = np.array([x1, y1, x2, y2])
     full_marks = full_box[:2] + _MANUAL_LANDMARKS * (full_box[2:] - full_box[:2])

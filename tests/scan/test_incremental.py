@@ -3,6 +3,8 @@
 import os
 import shutil
 
+import numpy as np
+import pytest
 from conftest import new_catalog
 from photo_library import lfw
 from PIL import Image, ImageDraw
@@ -128,5 +130,46 @@ def test_min_face_size_setting_marks_low_quality(tmp_path, scan_kwargs):
         assert (
             cat.scalar("SELECT missing FROM photos") == 1 and cat.scalar("SELECT COUNT(*) FROM folders") == 0
         )
+    finally:
+        cat.close()
+
+
+def test_manual_face_and_model_switch_keep_decisions(tmp_path, scan_kwargs):
+    from faceorganizer.errors import CatalogError
+    from faceorganizer.scan import add_manual_face, reembed
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for person in ("Colin_Powell", "Tony_Blair"):
+        shutil.copy(lfw(person), lib / f"{person}.jpg")
+    cat = new_catalog(tmp_path / "cat.sqlite")
+    try:
+        scan_library(cat, [lib], workers=0, **scan_kwargs)
+        old_model = cat.get_setting("model")
+        powell = _face(cat, lib / "Colin_Powell.jpg")
+        people.name_faces(cat, [powell["id"]], "Colin")
+        drawn = add_manual_face(cat, powell["pid"], (5, 5, 60, 70), model=scan_kwargs["model"])
+        row = cat.query("SELECT * FROM faces WHERE id = ?", (drawn,))[0]
+        assert row["source"] == "manual" and (row["x1"], row["y2"]) == (5, 70) and row["thumbnail"]
+        assert len(cat.embeddings(old_model, [drawn])[0]) == 1
+        with pytest.raises(CatalogError, match="empty"):
+            add_manual_face(cat, powell["pid"], (10, 10, 5, 5))
+
+        other = tmp_path / "other_model.pt"
+        shutil.copy(scan_kwargs["model"], other)
+        events = []
+        count = reembed(cat, str(other), device="cpu", progress=events.append)
+        new_model = cat.get_setting("model")
+        assert new_model != old_model and new_model.startswith("file:other_model.pt@")
+        assert count == 3 and [e.done for e in events] == [1, 2]
+        ids, vectors = cat.embeddings(new_model)
+        assert sorted(ids.tolist()) == sorted(r["id"] for r in cat.query("SELECT id FROM faces"))
+        _, old_vectors = cat.embeddings(old_model)
+        np.testing.assert_allclose(vectors, old_vectors, atol=1e-5)  # same network, same crops
+        assert _person(cat, powell["id"]) == "Colin"
+        shutil.copy(lfw("George_W_Bush"), lib / "new.jpg")  # something to embed
+        with pytest.raises(CatalogError, match="models --switch"):
+            scan_library(cat, None, **{**scan_kwargs, "model": scan_kwargs["model"]}, workers=0)
+        assert reembed(cat, str(other), device="cpu") == 0  # nothing left to do
     finally:
         cat.close()
