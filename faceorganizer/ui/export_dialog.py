@@ -180,6 +180,8 @@ class ExportPanel(QWidget):
         self.export_button.setEnabled(bool(rows))
         if not rows:
             self.status.setText(self.tr("Name some people first; then you can export their photos."))
+        elif self.summary is None:
+            self.status.clear()
 
     def checked_names(self) -> list[str]:
         """Names of the ticked people."""

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -259,6 +259,7 @@ class MainWindow(QMainWindow):
         action.setObjectName(name)
         if icon_name:
             action.setIcon(icon(icon_name))
+            action.setProperty("iconName", icon_name)
         if shortcut is not None:
             if isinstance(shortcut, (list, tuple)):
                 keys: list[QKeySequence] = []
@@ -380,6 +381,26 @@ class MainWindow(QMainWindow):
         self.scan_status.cancel_button.clicked.connect(self.cancel_scan)
         self.scan_status.setVisible(False)
         self.statusBar().addPermanentWidget(self.scan_status, 1)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        """Redraw the icons in the new text colour when the palette changes (light/dark switch)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._refresh_icons()
+
+    def _refresh_icons(self) -> None:
+        if not hasattr(self, "scan_status"):  # still being built
+            return
+        for action in self.findChildren(QAction):
+            name = action.property("iconName")
+            if name:
+                action.setIcon(icon(str(name)))
+        for row, key in enumerate(SIDEBAR):
+            self.sidebar.item(row).setIcon(icon(key))
+        paused = self.runner is not None and self.runner.paused
+        self.pause_action.setIcon(icon("resume" if paused else "pause"))
+        self.scan_status.set_paused(paused)
+        self.scan_status.cancel_button.setIcon(icon("cancel"))
 
     # ------------------------------------------------------------------ navigation
     def current_page(self) -> str:

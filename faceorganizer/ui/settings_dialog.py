@@ -338,7 +338,7 @@ class SettingsPanel(QWidget):
 
     def _preview_done(self, count: int) -> None:
         self.preview_count = int(count)
-        self.preview_label.setText(self.tr("This setting gives {n} unnamed groups.").format(n=count))
+        self.preview_label.setText(self.tr("Unnamed groups with this setting: {n}").format(n=count))
 
     def regroup(self) -> None:
         """Re-cluster the undecided faces with the current sensitivity."""
