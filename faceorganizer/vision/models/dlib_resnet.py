@@ -269,6 +269,29 @@ class DlibResnetEmbedder:
         chips = self.chips(image, boxes, landmarks)
         return l2_normalize(self.embed_chips(chips))
 
+    def embed_batch(self, items) -> list[np.ndarray]:
+        """Embed the faces of several images with shared forward passes (the throughput path).
+
+        Args:
+            items: ``(image, boxes, landmarks)`` triples, as :meth:`embed` takes them.
+
+        Returns:
+            One ``(N_i, 128)`` float32 array of unit rows per item, equal to :meth:`embed`'s.
+        """
+        chips, counts = [], []
+        for image, boxes, landmarks in items:
+            boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+            landmarks = np.asarray(landmarks, dtype=np.float64).reshape(-1, 5, 2)
+            if len(boxes) != len(landmarks):
+                raise ValueError(f"{len(boxes)} boxes but {len(landmarks)} landmark sets")
+            counts.append(len(boxes))
+            if len(boxes):
+                chips.append(self.chips(np.asarray(image), boxes, landmarks))
+        if not chips:
+            return [np.zeros((0, self.dim), np.float32) for _ in counts]
+        vectors = l2_normalize(self.embed_chips(np.concatenate(chips)))
+        return np.split(vectors, np.cumsum(counts)[:-1])
+
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         """Raw (unnormalised) descriptors of aligned chips."""
         previous = torch.get_num_threads()

@@ -95,4 +95,15 @@ def test_embedder_end_to_end_on_a_group_photo(tmp_path):
     again = emb.embed(crop, boxes[:1] - np.tile(shift, 2), points[:1] - shift)
     assert np.linalg.norm(again[0] - vectors[0]) < 0.02
     assert emb.embed(image, np.zeros((0, 4)), np.zeros((0, 5, 2))).shape == (0, 128)
+    # several photos in shared forward passes give the same vectors as one photo at a time
+    batched = emb.embed_batch(
+        [
+            (image, boxes, points),
+            (image, np.zeros((0, 4)), np.zeros((0, 5, 2))),
+            (crop, boxes[:1] - np.tile(shift, 2), points[:1] - shift),
+        ]
+    )
+    assert [len(b) for b in batched] == [len(boxes), 0, 1]
+    np.testing.assert_allclose(batched[0], vectors, atol=1e-5)
+    np.testing.assert_allclose(batched[2], again, atol=1e-5)
     assert file_hash(photo) == before
