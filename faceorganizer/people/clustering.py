@@ -290,7 +290,9 @@ def attach_groups(
         close = (d1 <= settings.eps) & (d2 - d1 >= settings.suggest_margin)
     near_any = d1 <= settings.eps
     rejected = rejected_pairs(catalog)
-    taken = person_photos(catalog)
+    # photos already showing a person: only the user's faces count (auto and suggested ones are
+    # being re-evaluated by this very run), plus the faces this run attaches
+    taken = person_photos(catalog, kinds=("user",))
     lab = labels[grouped]
     order = np.argsort(lab, kind="stable")
     bounds = np.searchsorted(lab[order], np.arange(int(lab.max()) + 2))
@@ -309,6 +311,7 @@ def attach_groups(
             if (fid, pid) in rejected or (ph, pid) in taken:
                 continue
             person[grouped[m]] = pid
+            taken.add((ph, pid))
     return person
 
 

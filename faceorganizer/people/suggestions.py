@@ -148,13 +148,15 @@ def nearest_two(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return best, d1, d2
 
 
-def person_photos(catalog) -> set[tuple[int, int]]:
-    """``(photo_id, person_id)`` of every face assigned to a person by the user or the system."""
+def person_photos(catalog, kinds: tuple[str, ...] = ("user", "auto")) -> set[tuple[int, int]]:
+    """``(photo_id, person_id)`` of every face assigned to a person in one of the ways ``kinds``."""
+    marks = ",".join("?" * len(kinds))
     return {
         (int(a), int(b))
         for a, b in catalog.conn.execute(
             "SELECT photo_id, person_id FROM faces WHERE person_id IS NOT NULL AND ignored = 0 "
-            "AND assigned IN ('user', 'auto')"
+            f"AND assigned IN ({marks})",
+            kinds,
         )
     }
 
