@@ -79,6 +79,25 @@ def heavy_imports() -> None:
     gc.freeze()
 
 
+#: How much nicer than the window the scan thread runs (its torch threads and decoding processes
+#: inherit it), so that the window gets the CPU first on a busy machine.
+SCAN_NICENESS = 5
+
+
+def lower_thread_priority(step: int = SCAN_NICENESS) -> None:
+    """Lower the calling thread's scheduling priority (Linux: per thread; elsewhere nothing)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import os
+    import threading
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except OSError:  # not allowed here: the scan simply runs at the window's priority
+        pass
+
+
 class ScanWorker(QObject):
     """Runs one scan of a catalog's library on whatever thread it is moved to.
 
@@ -137,6 +156,7 @@ class ScanWorker(QObject):
         from ..scan import scan_library
         from ..vision.errors import WeightsError
 
+        lower_thread_priority()
         try:
             self._catalog = Catalog(self.catalog_path)
         except FaceOrganizerError as e:

@@ -11,6 +11,8 @@ A second test closes the window in the middle of a scan and checks the next star
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -31,11 +33,11 @@ FLOW_PEOPLE = ("Colin_Powell", "Hugo_Chavez", "Jacques_Chirac")
 
 # ------------------------------------------------------------------------------------------- helpers
 class StallMeter:
-    """Measures the longest gap between the ticks of a 10 ms QTimer while ``active()`` is true."""
+    """Gaps between the ticks of a 10 ms QTimer while ``active()`` is true (``time.monotonic`` intervals)."""
 
     def __init__(self, active) -> None:
         self.active = active
-        self.longest = 0.0
+        self.gaps: list[tuple[float, float]] = []
         self.ticks = 0
         self._last: float | None = None
         self.timer = QTimer()
@@ -44,18 +46,56 @@ class StallMeter:
         self.timer.start()
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now = time.monotonic()
         if self.active():
             if self._last is not None:
-                self.longest = max(self.longest, now - self._last)
+                self.gaps.append((self._last, now))
             self.ticks += 1
             self._last = now
         else:
             self._last = None
 
-    def stop(self) -> float:
+    def stop(self) -> None:
         self.timer.stop()
-        return self.longest * 1000
+
+
+#: A separate, idle Python process that notes when it was not scheduled for 30 ms or more.
+_SENTINEL = """
+import time
+last = time.monotonic()
+while True:
+    time.sleep(0.005)
+    now = time.monotonic()
+    if now - last > 0.03:
+        print(f"{last:.6f} {now:.6f}", flush=True)
+    last = now
+"""
+
+
+class MachineSentinel:
+    """Sees when the whole machine is too busy to run anyone (other jobs on a shared CI box).
+
+    A gap of the window's event loop that coincides with a gap of this independent process is the
+    machine's doing, not the window's: our threads cannot hold a lock this process needs.
+    """
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _SENTINEL], stdout=subprocess.PIPE, text=True)
+
+    def stop(self) -> list[tuple[float, float]]:
+        self.proc.kill()
+        out, _ = self.proc.communicate(timeout=10)
+        return [tuple(map(float, line.split())) for line in out.splitlines() if line.strip()]
+
+
+def own_stalls(gaps, machine_gaps) -> list[float]:
+    """Lengths (ms) of the event-loop gaps not explained by a machine-wide pause (overlap < half)."""
+    out = []
+    for start, end in gaps:
+        overlap = sum(max(0.0, min(end, b) - max(start, a)) for a, b in machine_gaps)
+        if overlap < 0.5 * (end - start):
+            out.append((end - start) * 1000)
+    return out
 
 
 def click_index(qtbot, view, index, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -188,21 +228,29 @@ def test_the_whole_job_through_the_window(
     window.session.changed.connect(
         lambda: seen_rows_while_scanning.append(people_view.model.rowCount()) if window.scanning else None
     )
+    sentinel = MachineSentinel()
     meter = StallMeter(lambda: window.scanning)
     qtbot.mouseClick(window.model_dialog.offline_button, Qt.MouseButton.LeftButton)
     assert cat.get_setting("model") == OFFLINE_MODEL
     qtbot.waitUntil(lambda: window.scanning, timeout=10_000)
     assert window.scan_status.isVisible()
     qtbot.waitUntil(lambda: scan_done(window), timeout=240_000)
-    stall_ms = meter.stop()
+    meter.stop()
+    machine_gaps = sentinel.stop()
+    longest = max((b - a) * 1000 for a, b in meter.gaps)
+    ours = max(own_stalls(meter.gaps, machine_gaps), default=0.0)
+    busy = max(((b - a) * 1000 for a, b in machine_gaps), default=0.0)
     with capsys.disabled():
-        print(f"\n[stall] longest event-loop gap during the scan: {stall_ms:.1f} ms over {meter.ticks} ticks")
+        print(
+            f"\n[stall] longest event-loop gap during the scan: {longest:.1f} ms over {meter.ticks} ticks; "
+            f"not explained by a machine-wide pause: {ours:.1f} ms (longest machine pause {busy:.1f} ms)"
+        )
     summary = window.last_summary
     assert not summary.cancelled and summary.errors == []
     assert summary.total == summary.scanned == len(flow_library.files)
     assert not window.scan_status.isVisible()
     assert meter.ticks > 100
-    assert stall_ms < MAX_STALL_MS
+    assert ours < MAX_STALL_MS
     assert any(n > 0 for n in seen_rows_while_scanning), "no group showed up while the scan ran"
     assert cat.get_setting("ui.scan_pending") is False
 
