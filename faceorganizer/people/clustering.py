@@ -7,7 +7,9 @@ What the system may change (and what it never touches):
   of missing photos.
 * **Re-evaluated at every run**: faces without a person (``assigned`` NULL; their
   ``cluster_id`` is their unnamed group), faces the system attached (``auto``) and pending
-  suggestions (``suggested``).
+  suggestions (``suggested``). Such a face without an embedding of the current model (not
+  re-embedded after a model switch) leaves its group and automatic person: they came from
+  another model.
 * **Rejections** ("not this person", table ``rejections``) are constraints, never undone: a face
   is never attached or suggested to a person it was rejected for.
 
@@ -118,6 +120,13 @@ def cluster(catalog, *, model: str | None = None, sensitivity: float | None = No
     pos = np.searchsorted(all_ids, face_ids) if len(all_ids) else np.zeros(len(face_ids), np.int64)
     pos = np.minimum(pos, max(len(all_ids) - 1, 0))
     has = (all_ids[pos] == face_ids) if len(all_ids) else np.zeros(len(face_ids), bool)
+    # undecided faces without an embedding of this model (e.g. not re-embedded after a model
+    # switch) leave their old group and automatic person: those came from another model
+    stale = [
+        (None, None, None, r[0], r[2], r[3], r[4])
+        for r, h in zip(rows, has)
+        if not h and r[2:] != (None,) * 3
+    ]
     rows = [r for r, h in zip(rows, has) if h]
     face_ids, X = face_ids[has], all_X[pos[has]] if len(all_ids) else np.zeros((0, 0), np.float32)
     photo_ids = np.array([r[1] for r in rows], np.int64)
@@ -167,7 +176,7 @@ def cluster(catalog, *, model: str | None = None, sensitivity: float | None = No
     cluster_id = np.array([new_ids[label] if label >= 0 else -1 for label in labels], np.int64)
 
     # -- write
-    updates = []
+    updates = stale
     for i, fid in enumerate(face_ids.tolist()):
         cid = None if cluster_id[i] < 0 else int(cluster_id[i])
         pid = None if person[i] < 0 else int(person[i])
