@@ -3,8 +3,9 @@
 What the system may change (and what it never touches):
 
 * **Decided, never touched**: faces with ``assigned='user'`` (named, moved or confirmed by the
-  user), ignored faces, low-quality faces (kept for the user, left out of clustering) and faces
-  of missing photos.
+  user), ignored faces and faces of missing photos. Low-quality faces are left out of clustering
+  (kept for the user to name); one the system had grouped or attached before a rescan marked it
+  low quality leaves that group or person.
 * **Re-evaluated at every run**: faces without a person (``assigned`` NULL; their
   ``cluster_id`` is their unnamed group), faces the system attached (``auto``) and pending
   suggestions (``suggested``). Such a face without an embedding of the current model (not
@@ -201,6 +202,12 @@ def cluster(catalog, *, model: str | None = None, sensitivity: float | None = No
         )
         summary.skipped = len(updates) - max(cur.rowcount, 0)
         conn.execute("DELETE FROM cluster_updates")
+        # faces a rescan marked low quality leave their group and automatic person
+        conn.execute(
+            "UPDATE faces SET cluster_id = NULL, person_id = NULL, assigned = NULL WHERE low_quality = 1 "
+            "AND (assigned IS NULL OR assigned != 'user') "
+            "AND (cluster_id IS NOT NULL OR person_id IS NOT NULL)"
+        )
     timings["write"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -185,6 +185,11 @@ def test_ignored_and_low_quality_faces_are_left_out(album, rng):
     assert s.faces == 5
     assert album.row(faces[0])["cluster_id"] is None and album.row(low)["cluster_id"] is None
     assert len(album.groups()) == 1
+    # a rescan with a stricter quality bar marks a grouped face low quality: it leaves the group
+    album.cat.execute("UPDATE faces SET low_quality = 1 WHERE id = ?", (faces[1],))
+    assert cluster(album.cat).faces == 4
+    assert album.row(faces[1])["cluster_id"] is None
+    assert len(album.groups()[album.row(faces[2])["cluster_id"]]) == 4
 
 
 def test_settings_per_model_and_sensitivity():
