@@ -196,3 +196,26 @@ def test_folders_missing_and_purge(tmp_path):
             store.remove_folder(cat, tmp_path)
     finally:
         cat.close()
+
+
+def test_batched_fused_embedding_equals_per_photo_embedding(fill_weights_file, mtcnn_weights_dir):
+    from faceorganizer.scan.embedding import BatchEmbedder
+    from faceorganizer.vision.detection.mtcnn import MTCNN
+    from faceorganizer.vision.embedders import load_embedder
+
+    plain, fused = load_embedder(str(fill_weights_file)), load_embedder(str(fill_weights_file))
+    detector = MTCNN(keep_all=True, weights=mtcnn_weights_dir)
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in (scene("multiface.jpg"), lfw("Tony_Blair"))]
+    batcher = BatchEmbedder(fused, batch_size=3)
+    prepared, expected = [], []
+    for image in images:
+        found = detector.detect_faces(image)
+        boxes, marks = found.boxes.numpy(), found.landmarks.numpy()
+        expected.append(plain.embed(image, boxes, marks))
+        prepared.append(batcher.prepare(image, boxes, marks))
+    out = batcher.embed([prepared[0], None, prepared[1]])
+    assert [len(o) for o in out] == [len(expected[0]), 0, 1] and len(expected[0]) >= 5
+    np.testing.assert_allclose(out[0], expected[0], atol=1e-5)
+    np.testing.assert_allclose(out[2], expected[1], atol=1e-5)
+    assert getattr(fused.net, "_faceorganizer_fused", False)
+    assert not hasattr(plain.net, "_faceorganizer_fused")
