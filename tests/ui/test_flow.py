@@ -445,7 +445,19 @@ def test_closing_mid_scan_stops_cleanly_and_the_next_start_resumes(
     done = []
     runner.photoDone.connect(done.append)
     qtbot.waitUntil(lambda: len(done) >= 1, timeout=120_000)
-    window.close()  # mid-scan: cancels, waits for the thread, keeps the scan pending
+    # pause from the status bar: the scan stops between photos
+    qtbot.mouseClick(window.scan_status.pause_button, Qt.MouseButton.LeftButton)
+    assert runner.worker.control.is_paused and runner.paused
+    assert window.pause_action.text().replace("&", "") == "Resume Scan"
+    qtbot.wait(300)  # the photo in flight may still finish
+    paused_at = len(done)
+    qtbot.wait(700)
+    assert len(done) == paused_at < len(photo_library.files)
+    qtbot.mouseClick(window.scan_status.pause_button, Qt.MouseButton.LeftButton)  # resume
+    assert not runner.worker.control.is_paused
+    qtbot.waitUntil(lambda: len(done) > paused_at, timeout=60_000)
+    qtbot.mouseClick(window.scan_status.pause_button, Qt.MouseButton.LeftButton)  # and pause again
+    window.close()  # mid-scan and paused: cancels, waits for the thread, keeps the scan pending
     assert runner.thread.isFinished()
     with Catalog(path) as cat:
         assert cat.get_setting("ui.scan_pending") is True
