@@ -1,5 +1,9 @@
 """Synthetic catalogs for the people tests: photos, faces and embeddings put in through the catalog API.
 
+Test modules import the ``album`` and ``rng`` fixtures (``album_fixture``, ``rng_fixture``) from
+here. There is no conftest.py in this folder: a second module named ``conftest`` would shadow
+``tests/conftest.py`` for the ``from conftest import ...`` of other test folders.
+
 Identities are random unit vectors in 512-d; a face of an identity is the identity plus isotropic
 noise of norm ``spread`` (renormalised), so two faces of one identity lie about
 ``sqrt(2) * spread / sqrt(1 + spread**2)`` apart and two identities about ``sqrt(2)`` apart.
@@ -11,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from faceorganizer.catalog import Catalog
 
@@ -126,3 +131,16 @@ def pairwise_precision(groups: dict[int, list[int]], truth: dict[int, str]) -> f
         _, counts = np.unique(labels, return_counts=True)
         same += int((counts * (counts - 1) // 2).sum())
     return 1.0 if total == 0 else same / total
+
+
+@pytest.fixture(name="album")
+def album_fixture(tmp_path):
+    """An empty album (catalog with model vggface2) in the test's folder."""
+    al = Album(tmp_path / "catalog.sqlite")
+    yield al
+    al.cat.close()
+
+
+@pytest.fixture(name="rng")
+def rng_fixture():
+    return np.random.default_rng(1234)

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import pytest
-from people_synth import faces_of_identity, identity
+from people_synth import album_fixture, faces_of_identity, identity, rng_fixture  # noqa: F401
 
 from faceorganizer.cli import main
 from faceorganizer.people import cluster

@@ -1,6 +1,14 @@
 import numpy as np
 import pytest
-from people_synth import faces_of_identity, identity, lookalike, pairwise_precision, unit
+from people_synth import (  # noqa: F401
+    album_fixture,
+    faces_of_identity,
+    identity,
+    lookalike,
+    pairwise_precision,
+    rng_fixture,
+    unit,
+)
 
 from faceorganizer import people
 from faceorganizer.people import PeopleError, cluster, default_settings

@@ -1,7 +1,7 @@
 """Decisions survive a recluster, a simulated rescan and a model switch."""
 
 import numpy as np
-from people_synth import faces_of_identity, identity, unit
+from people_synth import album_fixture, faces_of_identity, identity, rng_fixture, unit  # noqa: F401
 
 from faceorganizer import people
 from faceorganizer.people import after_model_switch, cluster

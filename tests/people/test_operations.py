@@ -1,7 +1,7 @@
 """Every people operation, its undo and its redo (catalog state compared before and after)."""
 
 import pytest
-from people_synth import faces_of_identity, identity
+from people_synth import album_fixture, faces_of_identity, identity, rng_fixture  # noqa: F401
 
 from faceorganizer import people
 from faceorganizer.people import NameExistsError, PeopleError, cluster

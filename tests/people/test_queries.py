@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from people_synth import faces_of_identity, identity, lookalike
+from people_synth import album_fixture, faces_of_identity, identity, lookalike, rng_fixture  # noqa: F401
 
 from faceorganizer import people
 from faceorganizer.people import PeopleError, cluster, similarity_order
