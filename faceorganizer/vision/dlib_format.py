@@ -25,6 +25,7 @@ the package without importing it (its ``__init__`` needs ``pkg_resources``).
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,7 +175,7 @@ class Reader:
         dims = tuple(self.int(f"dimension of {what}") for _ in range(4))
         if min(dims) < 0:
             raise self.fail(f"negative dimensions {dims} of {what}")
-        n = int(np.prod(dims, dtype=np.int64))
+        n = math.prod(dims)
         raw = self.take(4 * n, f"{n} values of {what}")
         return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(dims)
 
@@ -253,8 +254,8 @@ def _read_con(r: Reader) -> DlibLayer:
     bdims = r.alias("con_ biases")
     for _ in range(4):
         r.float("learning-rate multiplier")
-    n_w = int(np.prod(fdims))
-    n_b = int(np.prod(bdims))
+    n_w = math.prod(fdims)
+    n_b = math.prod(bdims)
     if fdims[0] != n_filters or fdims[2:] != (nr, nc) or n_b != n_filters or params.size != n_w + n_b:
         raise r.fail(f"con_ shapes disagree: filters {fdims}, biases {bdims}, {params.size} values")
     flat = params.reshape(-1)
@@ -271,7 +272,7 @@ def _read_affine(r: Reader) -> DlibLayer:
     params = r.tensor("affine_ parameters")
     gdims, bdims = r.alias("affine_ gamma"), r.alias("affine_ beta")
     mode = r.int("affine_ mode")
-    n_g, n_b = int(np.prod(gdims)), int(np.prod(bdims))
+    n_g, n_b = math.prod(gdims), math.prod(bdims)
     if n_g != n_b or params.size != n_g + n_b:
         raise r.fail(f"affine_ shapes disagree: gamma {gdims}, beta {bdims}, {params.size} values")
     flat = params.reshape(-1)
