@@ -21,7 +21,9 @@ alignment, :meth:`DlibResnetEmbedder.embed_batch` 22.1 faces/s against 6.2 for d
 batched ``compute_face_descriptor([imgs], [shapes])`` (3.6x). One photo at a time
 (:meth:`~DlibResnetEmbedder.embed`, batches of one face) gains less (1.4x in that run):
 batches of one run many small convolutions, some on PyTorch's slower non-oneDNN path, so
-callers that embed many photos should use :meth:`~DlibResnetEmbedder.embed_batch`.
+callers that embed many photos should batch: :meth:`~DlibResnetEmbedder.embed_batch`, or
+:meth:`~DlibResnetEmbedder.prepare` per photo and :meth:`~DlibResnetEmbedder.embed_prepared`
+on the concatenation (the protocol the scan's batch embedder looks for).
 
 Distances (L2 between unit embeddings; raw descriptors have norm 1.40 +- 0.05, so dlib's
 0.6 on raw descriptors is about 0.43 here), measured on all 4950 pairs of ``lfw_sample``:
@@ -286,6 +288,27 @@ class DlibResnetEmbedder:
         chips = self.chips(image, boxes, landmarks)
         return l2_normalize(self.embed_chips(chips))
 
+    def prepare(self, image: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """One image's aligned chips, to be embedded later with others (:meth:`embed_prepared`).
+
+        This is the protocol the scan's batch embedder uses to embed the faces of several
+        photos in shared forward passes.
+        """
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        landmarks = np.asarray(landmarks, dtype=np.float64).reshape(-1, 5, 2)
+        if len(boxes) != len(landmarks):
+            raise ValueError(f"{len(boxes)} boxes but {len(landmarks)} landmark sets")
+        if len(boxes) == 0:
+            return np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
+        return self.chips(np.asarray(image), boxes, landmarks)
+
+    def embed_prepared(self, chips: np.ndarray) -> np.ndarray:
+        """Unit embeddings of :meth:`prepare` results (concatenated along the first axis)."""
+        chips = np.asarray(chips)
+        if len(chips) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return l2_normalize(self.embed_chips(chips))
+
     def embed_batch(self, items) -> list[np.ndarray]:
         """Embed the faces of several images with shared forward passes (the throughput path).
 
@@ -295,19 +318,10 @@ class DlibResnetEmbedder:
         Returns:
             One ``(N_i, 128)`` float32 array of unit rows per item, equal to :meth:`embed`'s.
         """
-        chips, counts = [], []
-        for image, boxes, landmarks in items:
-            boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-            landmarks = np.asarray(landmarks, dtype=np.float64).reshape(-1, 5, 2)
-            if len(boxes) != len(landmarks):
-                raise ValueError(f"{len(boxes)} boxes but {len(landmarks)} landmark sets")
-            counts.append(len(boxes))
-            if len(boxes):
-                chips.append(self.chips(np.asarray(image), boxes, landmarks))
-        if not chips:
-            return [np.zeros((0, self.dim), np.float32) for _ in counts]
-        vectors = l2_normalize(self.embed_chips(np.concatenate(chips)))
-        return np.split(vectors, np.cumsum(counts)[:-1])
+        prepared = [self.prepare(image, boxes, landmarks) for image, boxes, landmarks in items]
+        counts = [len(p) for p in prepared]
+        vectors = self.embed_prepared(np.concatenate(prepared)) if prepared else None
+        return np.split(vectors, np.cumsum(counts)[:-1]) if prepared else []
 
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         """Raw (unnormalised) descriptors of aligned chips."""

@@ -104,6 +104,13 @@ def test_embedder_end_to_end_on_a_group_photo(tmp_path):
         ]
     )
     assert [len(b) for b in batched] == [len(boxes), 0, 1]
+    # the scan's protocol: prepare() per photo, embed_prepared() on the concatenation
+    prepared = [
+        emb.prepare(image, boxes, points),
+        emb.prepare(crop, boxes[:1] - np.tile(shift, 2), points[:1] - shift),
+    ]
+    scanned = emb.embed_prepared(np.concatenate(prepared))
+    np.testing.assert_allclose(scanned, np.concatenate([vectors, again]), atol=1e-5)
     np.testing.assert_allclose(batched[0], vectors, atol=1e-5)
     np.testing.assert_allclose(batched[2], again, atol=1e-5)
     assert file_hash(photo) == before
