@@ -205,8 +205,9 @@ def test_batched_fused_embedding_equals_per_photo_embedding(fill_weights_file, m
 
     plain, fused = load_embedder(str(fill_weights_file)), load_embedder(str(fill_weights_file))
     detector = MTCNN(keep_all=True, weights=mtcnn_weights_dir)
-    images = [np.asarray(Image.open(p).convert("RGB")) for p in (scene("multiface.jpg"), lfw("Tony_Blair"))]
-    batcher = BatchEmbedder(fused, batch_size=3)
+    group = Image.open(scene("multiface.jpg")).convert("RGB").crop((0, 0, 700, 630))  # a few faces
+    images = [np.asarray(group), np.asarray(Image.open(lfw("Tony_Blair")).convert("RGB"))]
+    batcher = BatchEmbedder(fused, batch_size=2)
     prepared, expected = [], []
     for image in images:
         found = detector.detect_faces(image)
@@ -214,7 +215,7 @@ def test_batched_fused_embedding_equals_per_photo_embedding(fill_weights_file, m
         expected.append(plain.embed(image, boxes, marks))
         prepared.append(batcher.prepare(image, boxes, marks))
     out = batcher.embed([prepared[0], None, prepared[1]])
-    assert [len(o) for o in out] == [len(expected[0]), 0, 1] and len(expected[0]) >= 5
+    assert [len(o) for o in out] == [len(expected[0]), 0, 1] and len(expected[0]) >= 2
     np.testing.assert_allclose(out[0], expected[0], atol=1e-5)
     np.testing.assert_allclose(out[2], expected[1], atol=1e-5)
     assert getattr(fused.net, "_faceorganizer_fused", False)
