@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -43,6 +44,8 @@ SIDEBAR = ("people", "unassigned", "search", "export", "settings")
 PENDING_KEY = "ui.scan_pending"
 #: The interpreter's thread switch interval while the window is open (seconds).
 SWITCH_INTERVAL_S = 0.001
+#: The face engine loads at the first paint, or after this long if no paint came (milliseconds).
+FIRST_PAINT_TIMEOUT_MS = 3000
 #: While scanning, views refresh at most this often (milliseconds).
 REFRESH_MS = 1500
 
@@ -68,6 +71,34 @@ def _view_class(module: str, name: str) -> type | None:
             print(f"faceorganizer: the {name} view is unavailable: {e}", file=sys.stderr)
         return None
     return getattr(mod, name, None)
+
+
+def detector_weights_present() -> bool:
+    """Whether MTCNN's three weight files are on this computer (cache or bundled folders)."""
+    from ..vision.weights import find_local, get_spec
+
+    return all(find_local(get_spec(name)) is not None for name in ("pnet", "rnet", "onet"))
+
+
+class _FirstPaint(QObject):
+    """Calls back once, when ``window`` (or one of its widgets) gets its first paint event."""
+
+    def __init__(self, window: QWidget, callback) -> None:
+        super().__init__(window)
+        self._window = window
+        self._callback = callback
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """Watch paint events until the window's first one."""
+        if (
+            event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self._window
+        ):
+            QApplication.instance().removeEventFilter(self)
+            self._callback()
+        return False
 
 
 class ScanStatus(QWidget):
@@ -487,7 +518,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._first_show:
             self._first_show = False
-            QTimer.singleShot(100, self.warm_up)
+            self._paint_watch = _FirstPaint(self, lambda: QTimer.singleShot(0, self.warm_up))
+            QTimer.singleShot(FIRST_PAINT_TIMEOUT_MS, self.warm_up)  # in case no paint ever comes
 
     def warm_up(self) -> None:
         """Import the heavy modules on the GUI thread (once), then resume an interrupted scan."""
@@ -495,7 +527,7 @@ class MainWindow(QMainWindow):
             return
         if not self.engine_ready:
             self.statusBar().showMessage(self.tr("Loading the face engine…"))
-            self.repaint()
+            self.statusBar().repaint()
             heavy_imports()
             self.engine_ready = True
             self.statusBar().clearMessage()
@@ -649,8 +681,21 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self.session.catalog.set_setting(PENDING_KEY, False)
-        if not self._closing:
-            self.ask_for_model(message)
+        if self.scan_options.get("mtcnn_weights") is None and not detector_weights_present():
+            # The face detector's own (small) weights could not be fetched: the model dialog
+            # cannot help; say what is missing and how to get it.
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                self.tr("Face Detector Weights Missing"),
+                self.tr("The face detector's weights are not on this computer and could not be downloaded."),
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setObjectName("detectorMissing")
+            box.setInformativeText(message)
+            box.open()
+            return
+        self.ask_for_model(message)
 
     @Slot()
     def _scan_stopped(self) -> None:

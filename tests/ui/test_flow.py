@@ -170,6 +170,19 @@ def person_faces(cat, pid: int, assigned=("user", "auto")) -> set[int]:
     }
 
 
+def settled(qtbot, items: list, quiet_s: float = 1.0, timeout_s: float = 30.0) -> int:
+    """The length of ``items`` once it has not grown for ``quiet_s`` seconds."""
+    start = changed = time.monotonic()
+    last = len(items)
+    while time.monotonic() - start < timeout_s:
+        qtbot.wait(50)
+        if len(items) != last:
+            last, changed = len(items), time.monotonic()
+        elif time.monotonic() - changed >= quiet_s:
+            return last
+    raise AssertionError(f"still growing after {timeout_s} s")
+
+
 def show_active(qtbot, window) -> None:
     window.show()
     window.activateWindow()
@@ -449,9 +462,8 @@ def test_closing_mid_scan_stops_cleanly_and_the_next_start_resumes(
     qtbot.mouseClick(window.scan_status.pause_button, Qt.MouseButton.LeftButton)
     assert runner.worker.control.is_paused and runner.paused
     assert window.pause_action.text().replace("&", "") == "Resume Scan"
-    qtbot.wait(300)  # the photo in flight may still finish
-    paused_at = len(done)
-    qtbot.wait(700)
+    paused_at = settled(qtbot, done)  # the photo in flight may still finish
+    qtbot.wait(1000)
     assert len(done) == paused_at < len(photo_library.files)
     qtbot.mouseClick(window.scan_status.pause_button, Qt.MouseButton.LeftButton)  # resume
     assert not runner.worker.control.is_paused

@@ -359,3 +359,20 @@ def test_settings_panel_shows_devices_and_stores_the_minimum_face_size(make_wind
     panel.device.setCurrentIndex(1)
     assert window.settings.value("scan/device") == "cpu"
     assert [panel.folders.item(i).text() for i in range(panel.folders.count())] == window.library_folders()
+
+
+def test_missing_detector_weights_offline_give_a_message_not_a_traceback(make_window, photo_library, qtbot):
+    from PySide6.QtWidgets import QMessageBox
+
+    # no mtcnn_weights override, an empty weights cache and FACEORGANIZER_OFFLINE=1 (tests/conftest.py)
+    window = make_window(scan_options={"model": "dlib-resnet-v1", "device": "cpu"})
+    show_active(qtbot, window)
+    window.add_folder(str(photo_library.root))
+    qtbot.waitUntil(lambda: window.runner is None, timeout=60_000)
+    box = window.findChild(QMessageBox, "detectorMissing")
+    assert box is not None and box.isVisible()
+    assert "pnet" in box.informativeText() and "FACEORGANIZER_OFFLINE" in box.informativeText()
+    assert "Traceback" not in box.informativeText()
+    assert window.model_dialog is None  # the model dialog would not help here
+    assert window.session.catalog.get_setting("ui.scan_pending") is False
+    box.close()
