@@ -220,3 +220,22 @@ def test_batched_fused_embedding_equals_per_photo_embedding(fill_weights_file, m
     np.testing.assert_allclose(out[2], expected[1], atol=1e-5)
     assert getattr(fused.net, "_faceorganizer_fused", False)
     assert not hasattr(plain.net, "_faceorganizer_fused")
+
+
+def test_resolve_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    import torch
+
+    from faceorganizer.errors import FaceOrganizerError
+    from faceorganizer.scan import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == resolve_device(None) == "cpu" and resolve_device("cpu") == "cpu"
+    with pytest.raises(FaceOrganizerError, match="CUDA is not available"):
+        resolve_device("cuda:0")
+    with pytest.raises(FaceOrganizerError, match="not a torch device"):
+        resolve_device("quantum")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == "mps"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda" and resolve_device("cuda:1") == "cuda:1"
