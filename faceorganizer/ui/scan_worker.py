@@ -55,6 +55,9 @@ HEAVY_MODULES = (
 )
 
 
+_HEAVY_DONE = False
+
+
 def heavy_imports() -> None:
     """Import torch, scikit-learn and the modules the scan loads lazily, in the calling thread.
 
@@ -63,6 +66,9 @@ def heavy_imports() -> None:
     before any scan. Registered embedders (plugins) are loaded too, and the objects alive at the
     end are moved to the collector's permanent generation (:func:`gc.freeze`).
     """
+    global _HEAVY_DONE
+    if _HEAVY_DONE:
+        return
     import contextlib
     import gc
     import importlib
@@ -77,6 +83,7 @@ def heavy_imports() -> None:
     # full passes, which would otherwise walk torch's objects and freeze the window for 0.1-0.3 s.
     gc.collect()
     gc.freeze()
+    _HEAVY_DONE = True
 
 
 #: How much nicer than the window the scan thread runs (its torch threads and decoding processes

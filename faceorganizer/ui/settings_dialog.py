@@ -156,7 +156,10 @@ class SettingsPanel(QWidget):
         row.addStretch(1)
         fl.addLayout(row)
         note = QLabel(
-            self.tr("Removing a folder forgets its photos and faces; the files themselves are never touched.")
+            self.tr(
+                "Removing a folder takes its photos out of the library; the names you gave are kept and "
+                "come back if you add the folder again. The files themselves are never touched."
+            )
         )
         note.setWordWrap(True)
         note.setEnabled(False)
@@ -363,14 +366,15 @@ class SettingsPanel(QWidget):
             self,
             self.tr("Remove Folder"),
             self.tr(
-                "Remove {path} from the library? Its photos and faces are forgotten; the files stay on disk."
+                "Remove {path} from the library? Its photos leave the library (the files stay on disk, "
+                "and adding the folder again brings back the names you gave)."
             ).format(path=path),
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.remove_folder(path)
 
     def remove_folder(self, path: str) -> None:
-        """Forget ``path`` and its photos (in the background)."""
+        """Take ``path`` and its photos out of the library (in the background)."""
         self._start("remove", _remove_folder_job(path), self._removed)
 
     def _removed(self, path: str) -> None:

@@ -376,3 +376,31 @@ def test_missing_detector_weights_offline_give_a_message_not_a_traceback(make_wi
     assert window.model_dialog is None  # the model dialog would not help here
     assert window.session.catalog.get_setting("ui.scan_pending") is False
     box.close()
+
+
+def test_settings_remove_a_folder_takes_its_photos_out_and_keeps_the_files(
+    make_window, library, qtbot, monkeypatch
+):
+    import hashlib
+
+    from PySide6.QtWidgets import QMessageBox
+
+    hashes = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in library.photo_paths.values()}
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    window = make_window(library.path)
+    show_active(qtbot, window)
+    click_sidebar(qtbot, window, "settings")
+    panel = window.settings_panel
+    item = panel.folders.item(0)
+    assert item.text() == str(library.photo_dir)
+    assert not panel.remove_button.isEnabled()
+    qtbot.mouseClick(
+        panel.folders.viewport(), Qt.MouseButton.LeftButton, pos=panel.folders.visualItemRect(item).center()
+    )
+    qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.folders.count() == 0, timeout=10_000)
+    cat = window.session.catalog
+    assert window.library_folders() == []
+    assert cat.scalar("SELECT COUNT(*) FROM photos WHERE missing = 0") == 0
+    assert cat.scalar("SELECT COUNT(*) FROM people WHERE name = 'Alice'") == 1  # names are kept
+    assert all(hashlib.sha256(p.read_bytes()).hexdigest() == h for p, h in hashes.items())
