@@ -99,7 +99,8 @@ class ScanSummary:
         missing: Photos newly marked missing (file gone).
         no_face: Scanned photos with no face.
         faces: Faces found.
-        errors: ``(path, reason)`` of each unreadable photo or folder.
+        errors: ``(path, reason)`` of each unreadable photo or folder (also those found
+            unreadable by an earlier scan and not changed since).
         non_images: Other files found in the folders (not photos).
         cancelled: The scan was cancelled before the end.
         elapsed_s: Wall time.
@@ -421,7 +422,9 @@ class _Scan:
 
 
 def _known_photos(catalog: Catalog) -> dict[str, dict[str, Any]]:
-    rows = catalog.query("SELECT id, path, size, mtime, hash, status, missing, duplicate_of FROM photos")
+    rows = catalog.query(
+        "SELECT id, path, size, mtime, hash, status, error, missing, duplicate_of FROM photos"
+    )
     return {r["path"]: r for r in rows}
 
 
@@ -503,6 +506,8 @@ def scan_library(
             summary.unchanged += 1
             if row["missing"]:
                 store.commit_unchanged(catalog, row["id"], entry.size, entry.mtime, folder_id(entry.path))
+            if row["status"] == "error":  # still unreadable: named again in every summary
+                summary.errors.append((entry.path, _reason(row["error"] or "unreadable", entry.path)))
             continue
         todo.append(entry)
 

@@ -135,7 +135,7 @@ def test_cli_summary_names_bad_files_and_counts_non_images(six, tmp_path, scan_k
     assert "scan: 7/7 photos, 6 faces, 1 unreadable" in err  # plain lines when stderr is not a terminal
     assert main(args) == 0
     out, _ = capsys.readouterr()
-    assert "unchanged:   7" in out and "scanned:     0" in out
+    assert "unchanged:   7" in out and "scanned:     0" in out and "unreadable:  1" in out
     assert main(["models", "--catalog", str(tmp_path / "cli.sqlite")]) == 0
     out, _ = capsys.readouterr()
     assert "vggface2" in out and "missing" in out and "* file:irv1_fill_vggface2.pt@" in out
