@@ -520,7 +520,7 @@ def scan_library(
     by_hash: dict[str, list[dict[str, Any]]] = {}
     stale = {known[e.path]["id"] for e in todo if e.path in known}  # content may have changed
     for r in known.values():
-        if r["hash"] and r["id"] not in stale:
+        if r["hash"] and r["id"] not in stale and r["status"] != "error":
             by_hash.setdefault(r["hash"], []).append(r)
 
     detector = batcher = None

@@ -113,6 +113,18 @@ def test_copy_takes_over_when_the_original_is_deleted(tmp_path, scan_kwargs):
         assert now["id"] == face["id"] and _person(cat, now["id"]) == "Colin"
         assert cat.scalar("SELECT duplicate_of FROM photos WHERE path = ?", (str(lib / "b.jpg"),)) is None
         assert purge_missing(cat) == 1 and _person(cat, face["id"]) == "Colin"
+        # equal bytes of unreadable files are two bad files, not a photo and its copy
+        (lib / "e1.jpg").write_bytes(b"")
+        scan_library(cat, None, workers=0, **scan_kwargs)
+        (lib / "e2.jpg").write_bytes(b"")
+        s = scan_library(cat, None, workers=0, **scan_kwargs)
+        assert s.duplicates == 0 and sorted(p for p, _ in s.errors) == [
+            str(lib / "e1.jpg"),
+            str(lib / "e2.jpg"),
+        ]
+        assert cat.scalar("SELECT error FROM photos WHERE path = ?", (str(lib / "e2.jpg"),)).startswith(
+            str(lib / "e2.jpg")
+        )
     finally:
         cat.close()
 
