@@ -51,6 +51,7 @@ class WelcomePage(QWidget):
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setFixedWidth(520)
+        text.setMinimumHeight(text.heightForWidth(520))  # centred in the layout, it gets no height-for-width
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
         self.button = QPushButton(icon("folder-add"), self.tr("Choose a Photo Folder…"))
         self.button.setObjectName("chooseFolder")
