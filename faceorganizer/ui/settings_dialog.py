@@ -172,6 +172,9 @@ class SettingsPanel(QWidget):
         self.device = QComboBox()
         self.device.setObjectName("device")
         self.device.currentIndexChanged.connect(self._device_changed)
+        self.model_label = QLabel()
+        self.model_label.setObjectName("model")
+        form.addRow(self.tr("Recognition model:"), self.model_label)
         form.addRow(self.tr("Device:"), self.device)
         self.min_face = QSpinBox()
         self.min_face.setObjectName("minFaceSize")
@@ -239,6 +242,8 @@ class SettingsPanel(QWidget):
         from ..scan import DEFAULT_MIN_FACE_SIZE
 
         self.min_face.setValue(int(cat.get_setting(MIN_FACE_KEY, DEFAULT_MIN_FACE_SIZE)))
+        model = cat.get_setting("model")
+        self.model_label.setText(model or self.tr("not chosen yet (asked at the first scan)"))
         value = float(cat.get_setting(SENSITIVITY_KEY, DEFAULT_SENSITIVITY))
         self.sensitivity.setValue(round(value * SLIDER_STEPS))
         self.refresh_devices()

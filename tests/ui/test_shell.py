@@ -359,6 +359,7 @@ def test_settings_panel_shows_devices_and_stores_the_minimum_face_size(make_wind
     panel.device.setCurrentIndex(1)
     assert window.settings.value("scan/device") == "cpu"
     assert [panel.folders.item(i).text() for i in range(panel.folders.count())] == window.library_folders()
+    assert panel.model_label.text() == window.session.catalog.get_setting("model")
 
 
 def test_missing_detector_weights_offline_give_a_message_not_a_traceback(make_window, photo_library, qtbot):
