@@ -14,8 +14,9 @@ OMP/OpenBLAS/MKL thread variables set before dlib and torch are imported):
   ``DlibResnetEmbedder.embed(image, boxes, landmarks)`` per photo, and dlib's batched
   ``compute_face_descriptor([imgs], [shapes])`` against ``DlibResnetEmbedder.embed_batch``.
 
-The machine's load average is printed too: on a busy machine, small batches suffer most
-(each of the many small parallel regions waits for a descheduled thread).
+The machine's load average is printed too: on a busy machine, two threads can lose to one
+(each of the many small parallel regions waits for a descheduled thread), so run it with
+``--threads 1`` as well.
 
 Prints faces/s of each and the ratios (faceorganizer / dlib). ``dlib`` (the ``dlib-bin``
 wheel) is needed only here and in the tests.

@@ -14,16 +14,24 @@ before them, the input normalisation is folded into the first convolution, and t
 runs channels-last in batches. Outputs equal dlib's ``compute_face_descriptor`` on the same
 chip to 5e-7 (the test bound is 1e-4).
 
-Speed (``benchmarks/bench_dlib.py``, 2 threads, 24 lfw_sample faces, on a shared 2-core
-machine with a load average of 6-8): the network on chips 26.5 faces/s against 5.4 for
-dlib's batched list API (4.9x; 5.1x when the machine was quieter); end to end with
-alignment, :meth:`DlibResnetEmbedder.embed_batch` 22.1 faces/s against 6.2 for dlib's
-batched ``compute_face_descriptor([imgs], [shapes])`` (3.6x). One photo at a time
-(:meth:`~DlibResnetEmbedder.embed`, batches of one face) gains less (1.4x in that run):
-batches of one run many small convolutions, some on PyTorch's slower non-oneDNN path, so
-callers that embed many photos should batch: :meth:`~DlibResnetEmbedder.embed_batch`, or
+Speed (``benchmarks/bench_dlib.py``, 32 lfw_sample faces, best of 3 interleaved runs, on a
+shared 2-core machine with a load average of 5-6; dlib's figures hardly change with the
+thread count, 5.5-7.7 faces/s):
+
+=============================================  =============  ============
+faces/s (ratio to the matching dlib call)      2 threads      1 thread
+=============================================  =============  ============
+network on the same chips, batched             40.4 (6.9x)    107 (18x)
+end to end with alignment, ``embed_batch``     31.2 (4.9x)    90.3 (11.8x)
+end to end, one photo at a time (``embed``)    5.3 (0.94x)    66.3 (9.9x)
+=============================================  =============  ============
+
+On that busy machine two threads lose to one: each of the network's many small parallel
+regions waits for a descheduled thread, and batches of one face suffer most. Callers that
+embed many photos should batch (:meth:`~DlibResnetEmbedder.embed_batch`, or
 :meth:`~DlibResnetEmbedder.prepare` per photo and :meth:`~DlibResnetEmbedder.embed_prepared`
-on the concatenation (the protocol the scan's batch embedder looks for).
+on the concatenation, the protocol the scan's batch embedder looks for), and on a machine
+shared with other work ``threads=1`` is the safer choice.
 
 Distances (L2 between unit embeddings; raw descriptors have norm 1.40 +- 0.05, so dlib's
 0.6 on raw descriptors is about 0.43 here), measured on all 4950 pairs of ``lfw_sample``:
