@@ -7,6 +7,7 @@
 * :mod:`.hashing`: content hashes (moves, renames, duplicates).
 * :mod:`.workers`: decoding worker processes overlapped with the networks.
 * :mod:`.embedding`: faces of several photos embedded in one batch.
+* :mod:`.thumbnails`: face thumbnails, sharp from the file when the working image is too small.
 * :mod:`.store`: the catalog writes (one transaction per photo, face matching by overlap).
 * :mod:`.scanner`: :func:`scan_library`, :func:`reembed`, :func:`add_manual_face`.
 
@@ -17,7 +18,6 @@ from .decode import DEFAULT_WORKING_SIZE, PhotoInfo, load_photo
 from .scanner import (
     DEFAULT_MIN_FACE_SIZE,
     MIN_FACE_PROB,
-    THUMBNAIL_SIZE,
     ScanControl,
     ScanProgress,
     ScanSummary,
@@ -27,6 +27,7 @@ from .scanner import (
     scan_library,
 )
 from .store import add_folder, library_folders, purge_missing, remove_folder
+from .thumbnails import THUMBNAIL_SIZE
 from .walk import PHOTO_EXTENSIONS, FileEntry, WalkResult, walk_folders
 
 __all__ = [

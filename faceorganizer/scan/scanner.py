@@ -29,7 +29,7 @@ the scan.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
 import threading
 import time
@@ -44,6 +44,13 @@ from ..errors import CatalogError, FaceOrganizerError
 from ..vision.errors import WeightsError
 from . import store
 from .decode import DEFAULT_WORKING_SIZE, PhotoInfo, load_photo, to_full_resolution
+from .thumbnails import (
+    THUMBNAIL_PADDING,  # noqa: F401 - documented here with the other bars
+    THUMBNAIL_SIZE,  # noqa: F401
+    thumbnail_jpeg,
+    thumbnails_from_file,
+    wants_full_resolution,
+)
 from .walk import walk_folders
 from .workers import Decoded, DecodePool
 
@@ -51,10 +58,6 @@ from .workers import Decoded, DecodePool
 DEFAULT_MIN_FACE_SIZE = 40
 #: Faces MTCNN is less sure of than this are low quality (its own last threshold is 0.7).
 MIN_FACE_PROB = 0.95
-#: Side of the square JPEG face thumbnails, in pixels.
-THUMBNAIL_SIZE = 112
-#: Margin added on each side of the box for the thumbnail, as a fraction of the box side.
-THUMBNAIL_PADDING = 0.25
 #: Smallest face MTCNN looks for, in working-image pixels.
 DETECT_MIN_FACE = 20
 
@@ -270,19 +273,7 @@ def default_workers() -> int:
 # ---------------------------------------------------------------------------- faces of one photo
 def face_thumbnail(image: np.ndarray, box: np.ndarray) -> bytes:
     """A :data:`THUMBNAIL_SIZE` px square JPEG around ``box`` (image pixels), padded, clipped by black."""
-    from PIL import Image
-
-    x1, y1, x2, y2 = (float(v) for v in box)
-    side = max(x2 - x1, y2 - y1) * (1 + 2 * THUMBNAIL_PADDING)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    rect = (round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2))
-    if rect[2] <= rect[0] or rect[3] <= rect[1]:
-        rect = (rect[0], rect[1], rect[0] + 1, rect[1] + 1)
-    pil = Image.fromarray(image, "RGB").crop(rect)
-    pil = pil.resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    buf = io.BytesIO()
-    pil.save(buf, "JPEG", quality=85)
-    return buf.getvalue()
+    return thumbnail_jpeg(image, box)
 
 
 def detect_faces(detector: Any, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -335,6 +326,7 @@ class _Pending:
     prepared: Any
     path: str
     entry: dict[str, Any]
+    thumbs: Any = None
 
 
 class _Scan:
@@ -361,6 +353,7 @@ class _Scan:
         self.on_photo = on_photo
         self.pending: list[_Pending] = []
         self.pending_faces = 0
+        self.pool: DecodePool | None = None
         self.done = 0
         self.total = 0
         self.started = time.monotonic()
@@ -400,7 +393,11 @@ class _Scan:
         if not rec.faces:
             self.summary.no_face += 1
         prepared = self.batcher.prepare(image, boxes, marks) if rec.faces else None
-        self.pending.append(_Pending(rec, photo_id, prepared, rec.path, entry))
+        thumbs = None
+        scale = max(info.scale_x, info.scale_y)
+        if self.pool is not None and any(wants_full_resolution(b, scale) for b in boxes):
+            thumbs = self.pool.thumbnails(rec.path, [tuple(float(v) for v in f.box) for f in rec.faces])
+        self.pending.append(_Pending(rec, photo_id, prepared, rec.path, entry, thumbs))
         self.pending_faces += len(rec.faces)
         self.tick(rec.path)
         if self.pending_faces >= self.batcher.batch_size or not rec.faces and len(self.pending) == 1:
@@ -414,11 +411,24 @@ class _Scan:
         for item, vecs in zip(self.pending, vectors):
             for face, vec in zip(item.rec.faces, vecs):
                 face.embedding = vec
+            sharp = _result_or_none(item.thumbs)
+            if sharp is not None and len(sharp) == len(item.rec.faces):
+                for face, thumb in zip(item.rec.faces, sharp):
+                    face.thumbnail = thumb
             photo_id, _ = store.commit_photo(self.cat, item.rec, self.model, item.photo_id)
             item.entry.update(id=photo_id, status=item.rec.status)
             self.committed(photo_id)
         self.pending = []
         self.pending_faces = 0
+
+
+def _result_or_none(future: Any) -> Any:
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - a crashed worker: the working-size thumbnails stay
+        return None
 
 
 def _known_photos(catalog: Catalog) -> dict[str, dict[str, Any]]:
@@ -536,6 +546,7 @@ def scan_library(
     scan.total = len(todo)
     n_workers = default_workers() if workers is None else max(0, int(workers))
     pool = DecodePool(min(n_workers, len(todo)), working_size, by_hash.keys())
+    scan.pool = pool
     moved_ids: set[int] = set()
     try:
         for result in pool.imap(e.path for e in todo):
@@ -764,12 +775,16 @@ def add_manual_face(
     work_box = full_box / np.tile([info.scale_x, info.scale_y], 2)
     work_marks = full_marks / np.array([info.scale_x, info.scale_y])
     vec = embedder.embed(image, work_box[None].astype(np.float32), work_marks[None].astype(np.float32))[0]
+    thumbnail = face_thumbnail(image, work_box)
+    if wants_full_resolution(work_box, max(info.scale_x, info.scale_y)):
+        with contextlib.suppress(Exception):  # else the working-size thumbnail stays
+            (thumbnail,) = thumbnails_from_file(photo["path"], [(x1, y1, x2, y2)])
     face = store.FaceRecord(
         box=(x1, y1, x2, y2),
         landmarks=full_marks,
         prob=None,
         low_quality=False,
-        thumbnail=face_thumbnail(image, work_box),
+        thumbnail=thumbnail,
         embedding=vec,
         source="manual",
     )

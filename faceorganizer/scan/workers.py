@@ -128,6 +128,15 @@ def _work(path: str, force: bool) -> Decoded:
     return read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force)
 
 
+def _thumbs(path: str, boxes: list[tuple[float, float, float, float]]) -> list[bytes] | None:
+    from .thumbnails import thumbnails_from_file
+
+    try:
+        return thumbnails_from_file(path, boxes)
+    except Exception:  # noqa: BLE001 - the working-size thumbnails stay
+        return None
+
+
 # ---------------------------------------------------------------------------- parent side
 class DecodePool:
     """Ordered, bounded decoding of many files in worker processes.
@@ -212,6 +221,17 @@ class DecodePool:
         except BrokenProcessPool:
             self._restart()
             return Decoded(path, error=f"{path}: the image decoder crashed on this file")
+
+    def thumbnails(self, path: str, boxes: list[tuple[float, float, float, float]]) -> Future:
+        """Sharper face thumbnails cut from the file (a future of JPEG bytes, or of None on failure)."""
+        if self.workers > 0:
+            try:
+                return self._start().submit(_thumbs, path, boxes)
+            except BrokenProcessPool:
+                pass
+        done: Future = Future()
+        done.set_result(_thumbs(path, boxes))
+        return done
 
     def _restart(self) -> None:
         if self._executor is not None:

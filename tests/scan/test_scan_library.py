@@ -161,3 +161,26 @@ def test_rescan_detects_nothing_twice(scanned, scan_kwargs, tmp_path):
         assert cat.query("SELECT id, path, hash, status FROM photos ORDER BY id") == photos_before
     finally:
         cat.close()
+
+
+def test_small_faces_get_thumbnails_cut_from_the_file(scanned):
+    from faceorganizer.scan import load_photo
+    from faceorganizer.scan.thumbnails import thumbnail_jpeg, thumbnails_from_file
+
+    def pixels(data):
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=float)
+
+    group = scanned.root / "events" / "group.jpg"  # 1200x630, detected at 800 px: small faces
+    cat = scanned.open()
+    try:
+        faces = _faces(cat, group)
+    finally:
+        cat.close()
+    boxes = [(f["x1"], f["y1"], f["x2"], f["y2"]) for f in faces]
+    sharp = thumbnails_from_file(group, boxes)
+    image, _, info = load_photo(group, 800)
+    for face, box, expected in zip(faces, boxes, sharp):
+        work = np.array(box) / np.array([info.scale_x, info.scale_y] * 2)
+        stored, blurred = pixels(face["thumbnail"]), pixels(thumbnail_jpeg(image, work))
+        assert np.abs(stored - pixels(expected)).mean() < 2
+        assert np.abs(stored - blurred).mean() > 2 * np.abs(stored - pixels(expected)).mean()

@@ -1,5 +1,6 @@
 """The scan's parts without the networks: walk, decode, hashing, face matching, catalog writes."""
 
+import io
 import os
 import shutil
 
@@ -239,3 +240,18 @@ def test_resolve_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
     assert resolve_device("auto") == "mps"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == "cuda" and resolve_device("cuda:1") == "cuda:1"
+
+
+def test_thumbnails_from_file_are_upright(tmp_path):
+    from faceorganizer.scan.thumbnails import THUMBNAIL_SIZE, thumbnails_from_file
+
+    upright = Image.open(scene("paul_rudd.jpg")).convert("RGB")
+    upright.save(tmp_path / "p.jpg", quality=95)
+    save_rotated(upright, 6, tmp_path / "r.jpg")
+    box = (600.0, 500.0, 700.0, 620.0)  # small: decoded at a reduced size, still above 112 px
+    (a,), (b,) = (
+        thumbnails_from_file(tmp_path / "p.jpg", [box]),
+        thumbnails_from_file(tmp_path / "r.jpg", [box]),
+    )
+    ia, ib = (np.asarray(Image.open(io.BytesIO(x)), dtype=float) for x in (a, b))
+    assert ia.shape == (THUMBNAIL_SIZE, THUMBNAIL_SIZE, 3) and np.abs(ia - ib).mean() < 4
