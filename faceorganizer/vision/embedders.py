@@ -132,10 +132,10 @@ def _as_pil(image: np.ndarray):
 
 def _irv1_available(name: str) -> Callable[[], bool]:
     def check() -> bool:
-        from .weights import find_local
+        from .weights import find_local, get_spec
 
         try:
-            return find_local(name) is not None
+            return find_local(get_spec(name)) is not None
         except Exception:  # a broken cache counts as absent; `weights verify` reports it
             return False
 
