@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--all", action="store_true", help="include hidden people")
+    p.add_argument("--photos", action="store_true", help="list each person's and group's photos too")
     _catalog_option(p)
     p.set_defaults(func=_people)
 
@@ -199,16 +200,28 @@ def _print_json(value: Any) -> None:
 
 # ---------------------------------------------------------------------------- commands
 def _people(args: argparse.Namespace) -> int:
-    from ..people import list_people
+    from ..people import faces_of, list_people
 
     with _open(args) as cat:
         rows = list_people(cat, include_hidden=args.all)
+        photos: dict[int, list[str]] = {}
+        if args.photos:
+            for i, p in enumerate(rows):
+                faces = (
+                    faces_of(cat, person_id=p.id)
+                    if p.id is not None
+                    else faces_of(cat, cluster_id=p.cluster_id)
+                )
+                paths = {f["path"] for f in faces if f.get("assigned") != "suggested"}
+                photos[i] = sorted(paths)
     if args.json:
         out = []
-        for p in rows:
+        for i, p in enumerate(rows):
             d = p.as_dict()
             d["kind"] = "person" if p.id is not None else "group"
             d["ref"] = p.name if p.id is not None else f"#{p.cluster_id}"
+            if args.photos:
+                d["photos"] = photos[i]
             out.append(d)
         _print_json(out)
         return 0
@@ -216,7 +229,7 @@ def _people(args: argparse.Namespace) -> int:
         print("no people or groups yet (scan a folder, then: faceorganizer cluster)")
         return 0
     width = max(len(p.name or f"#{p.cluster_id}") for p in rows)
-    for p in rows:
+    for i, p in enumerate(rows):
         label = p.name if p.id is not None else f"#{p.cluster_id}"
         extra = []
         if p.id is None:
@@ -227,6 +240,8 @@ def _people(args: argparse.Namespace) -> int:
             extra.append("hidden")
         tail = f"  ({', '.join(extra)})" if extra else ""
         print(f"{label:<{width}}  {p.face_count:6d} face(s){tail}")
+        for path in photos.get(i, ()):
+            print(f"    {path}")
     return 0
 
 

@@ -156,3 +156,20 @@ def test_help_does_not_import_torch_or_sklearn():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_people_photos_lists_each_groups_photo_paths(catalog, capsys):
+    c = ["--catalog", catalog.path]
+    run(capsys, "name", f"#{_group(catalog, 'A')}", "Alice", *c)
+    code, out, _ = run(capsys, "people", "--photos", "--json", *c)
+    rows = json.loads(out)
+    alice = catalog.cat.query(
+        "SELECT DISTINCT p.path FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.id IN (%s)"
+        % ",".join(map(str, catalog.ids["A"]))
+    )
+    assert code == 0 and rows[0]["name"] == "Alice"
+    assert sorted(rows[0]["photos"]) == sorted(r["path"] for r in alice)
+    code, out, _ = run(capsys, "people", "--photos", *c)
+    lines = out.splitlines()
+    assert lines[0].startswith("Alice") and all(lines[i].startswith("    /") for i in range(1, 7))
+
