@@ -6,8 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 _PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_clustering.py"
 _spec = importlib.util.spec_from_file_location("bench_clustering", _PATH)

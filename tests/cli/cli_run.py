@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import shared_path
+from shared_data import shared_path
 
 
 def command() -> list[str]:

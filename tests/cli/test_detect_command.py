@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 from cli_run import faceorganizer, in_process, make_bad_folder, mtcnn_args
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 
 def _reference():

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import shared_path
+from shared_data import shared_path
 
 
 def run(*args: str, env_home) -> subprocess.CompletedProcess:

@@ -7,8 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 #: Pillow transposes that exif_transpose applies to show each orientation upright.
 TO_UPRIGHT = {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import shared_path
 from metadata_photos import make_oriented_photo, sha256
 from PIL import Image
+from shared_data import shared_path
 
 from faceorganizer.errors import MetadataError
 from faceorganizer.metadata import read_contacts_xml, read_photo_tags, read_picasa_ini

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
 from metadata_photos import exiftool_json, make_oriented_photo, reference_faces, sha256
+from shared_data import shared_path
 
 from faceorganizer.catalog import Catalog
 from faceorganizer.cli import main

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import shared_path
 from metadata_photos import (
     exiftool_json,
     hand_upright_to_stored,
@@ -14,6 +13,7 @@ from metadata_photos import (
     sha256,
 )
 from PIL import Image, ImageOps
+from shared_data import shared_path
 
 from faceorganizer.errors import FaceOrganizerError, MetadataError
 from faceorganizer.metadata import (

@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from conftest import shared_path
+from shared_data import shared_path
 
 from faceorganizer.vision.weights import find_local, get_spec, resolve
 

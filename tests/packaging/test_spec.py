@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
+from shared_data import shared_path
 
 from faceorganizer.vision.weights import get_spec
 

@@ -1,7 +1,7 @@
 import os
 
 import torch
-from conftest import shared_path
+from shared_data import shared_path
 
 from faceorganizer.vision.dataset import (
     ImageFiles,

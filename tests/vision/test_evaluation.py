@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from shared_data import shared_path
 
 from faceorganizer.vision.evaluation import kfold_verification, read_pairs, squared_l2
 

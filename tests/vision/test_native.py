@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 from faceorganizer.vision import _native
 from faceorganizer.vision.detection.cascade import area_resize, area_resize_boxes, integral_image, run_cascade

@@ -3,8 +3,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 from faceorganizer.vision.pipeline import FacePipeline, array_to_pil, model_name_for, unstandardize
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 NUM_CLASSES = 517  # an unusual head size: the converter must read it from the checkpoint
 _BUILT: dict[str, dict] = {}

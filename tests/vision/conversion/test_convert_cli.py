@@ -5,7 +5,7 @@ from __future__ import annotations
 import checkpoint_fixtures as fx
 import numpy as np
 import torch
-from conftest import shared_path
+from shared_data import shared_path
 
 from faceorganizer.cli import main
 from faceorganizer.vision.models.inception_resnet_v1 import InceptionResnetV1

@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 from faceorganizer.vision.conversion import convert_mtcnn_npy, convert_mtcnn_npy_dir
 from faceorganizer.vision.detection.mtcnn import MTCNN

@@ -8,7 +8,7 @@ import checkpoint_fixtures as fx
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
+from shared_data import shared_path
 
 from faceorganizer.vision.conversion import (
     CheckpointReader,

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 from faceorganizer.vision.detection.mtcnn import MTCNN
 from faceorganizer.vision.detection.result import FaceDetectorResult

@@ -9,8 +9,8 @@ where facenet-pytorch returns None.
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 from PIL import Image
+from shared_data import shared_path
 
 from faceorganizer.vision.detection import cascade
 from faceorganizer.vision.detection.cascade import integral_image, run_cascade

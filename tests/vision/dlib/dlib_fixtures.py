@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from conftest import shared_path
+from shared_data import shared_path
 
 
 @dataclass(frozen=True)

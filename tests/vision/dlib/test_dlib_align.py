@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from dlib_fixtures import dlib_models, dlib_shape, lfw_faces, sample, shape_points
+from shared_data import shared_path
 
 from faceorganizer.vision import dlib_align as A
 

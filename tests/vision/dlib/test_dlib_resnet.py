@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from dlib_fixtures import dlib_models, dlib_shape, file_hash, lfw_faces, mtcnn, sample
+from shared_data import shared_path
 
 from faceorganizer.vision.errors import WeightsError
 

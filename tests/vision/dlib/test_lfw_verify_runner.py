@@ -6,7 +6,7 @@ import importlib.util
 import io
 import re
 
-from conftest import REPO, shared_path
+from shared_data import REPO, shared_path
 
 
 def _runner():

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import fill_state_dict, shared_path
 from PIL import Image
+from shared_data import fill_state_dict, shared_path
 
 from faceorganizer.vision import InceptionResnetV1, fixed_image_standardization
 from faceorganizer.vision.errors import WeightsError

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import shared_path
+from shared_data import shared_path
 from weight_server import WeightServer
 
 from faceorganizer.vision.errors import WeightsError
