@@ -163,9 +163,10 @@ def test_people_photos_lists_each_groups_photo_paths(catalog, capsys):
     run(capsys, "name", f"#{_group(catalog, 'A')}", "Alice", *c)
     code, out, _ = run(capsys, "people", "--photos", "--json", *c)
     rows = json.loads(out)
+    marks = ",".join("?" * len(catalog.ids["A"]))
     alice = catalog.cat.query(
-        "SELECT DISTINCT p.path FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.id IN (%s)"
-        % ",".join(map(str, catalog.ids["A"]))
+        f"SELECT DISTINCT p.path FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.id IN ({marks})",
+        catalog.ids["A"],
     )
     assert code == 0 and rows[0]["name"] == "Alice"
     assert sorted(rows[0]["photos"]) == sorted(r["path"] for r in alice)
