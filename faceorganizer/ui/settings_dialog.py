@@ -105,6 +105,24 @@ def _remove_folder_job(path: str):
     return job
 
 
+def _models_job(_catalog: Any, _task: Task) -> list[str]:
+    from ..vision.embedders import available_models
+
+    return available_models()
+
+
+def _switch_model_job(model: str):
+    def job(catalog: Any, task: Task) -> str:
+        from ..scan import ScanControl, reembed
+
+        control = ScanControl()
+        task.report(None)
+        reembed(catalog, model, progress=task.report, control=control)
+        return model
+
+    return job
+
+
 class SettingsPanel(QWidget):
     """The Settings page.
 
@@ -175,6 +193,22 @@ class SettingsPanel(QWidget):
         self.model_label = QLabel()
         self.model_label.setObjectName("model")
         form.addRow(self.tr("Recognition model:"), self.model_label)
+        switch_row = QHBoxLayout()
+        self.model_choice = QComboBox()
+        self.model_choice.setObjectName("modelChoice")
+        self.model_choice.setToolTip(self.tr("Models whose weights are on this computer"))
+        self.switch_button = QPushButton(self.tr("Switch Model"))
+        self.switch_button.setObjectName("switchModel")
+        self.switch_button.setToolTip(
+            self.tr("Recompute every face with this model. Names, merges and corrections are kept.")
+        )
+        self.switch_button.clicked.connect(self._switch_clicked)
+        self.switch_status = QLabel()
+        self.switch_status.setObjectName("switchStatus")
+        switch_row.addWidget(self.model_choice, 1)
+        switch_row.addWidget(self.switch_button)
+        form.addRow(self.tr("Use another model:"), switch_row)
+        form.addRow("", self.switch_status)
         form.addRow(self.tr("Device:"), self.device)
         self.min_face = QSpinBox()
         self.min_face.setObjectName("minFaceSize")
@@ -244,6 +278,7 @@ class SettingsPanel(QWidget):
         self.min_face.setValue(int(cat.get_setting(MIN_FACE_KEY, DEFAULT_MIN_FACE_SIZE)))
         model = cat.get_setting("model")
         self.model_label.setText(model or self.tr("not chosen yet (asked at the first scan)"))
+        self._start("models", _models_job, self._models_listed)
         value = float(cat.get_setting(SENSITIVITY_KEY, DEFAULT_SENSITIVITY))
         self.sensitivity.setValue(round(value * SLIDER_STEPS))
         self.refresh_devices()
@@ -279,7 +314,43 @@ class SettingsPanel(QWidget):
         self.refresh_devices()
         self.preview()
 
+    def _models_listed(self, models: list[str]) -> None:
+        current = self.session.catalog.get_setting("model")
+        self.model_choice.clear()
+        for name in models:
+            if name != current:
+                self.model_choice.addItem(name, name)
+        self._update_buttons()
+
+    def _switch_clicked(self) -> None:
+        model = self.model_choice.currentData()
+        if model:
+            self.switch_model(str(model))
+
+    def switch_model(self, model: str) -> None:
+        """Embed every face again with ``model`` (in the background), keeping every decision."""
+        task = self._start("switch", _switch_model_job(model), self._switched, self._switch_failed)
+        if task is not None:
+            task.progress.connect(self._switch_progress)
+            self.switch_status.setText(self.tr("Switching to {model}…").format(model=model))
+
+    def _switch_progress(self, p: Any) -> None:
+        if p is not None:
+            self.switch_status.setText(
+                self.tr("Switching model: {done} of {total} photos").format(done=p.done, total=p.total)
+            )
+
+    def _switched(self, model: str) -> None:
+        self.switch_status.setText(self.tr("Now using {model}; your names were kept.").format(model=model))
+        self.session.message.emit(self.switch_status.text())
+        self.session.changed.emit()
+
+    def _switch_failed(self, message: str) -> None:
+        self.switch_status.setText(message)
+        self._failed(message)
+
     def _update_buttons(self) -> None:
+        self.switch_button.setEnabled(self.model_choice.count() > 0 and "switch" not in self.tasks)
         busy = "remove" in self.tasks
         self.remove_button.setEnabled(bool(self.folders.selectedItems()) and not busy)
         self.rescan_button.setEnabled(self.folders.count() > 0)
