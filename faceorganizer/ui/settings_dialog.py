@@ -142,6 +142,7 @@ class SettingsPanel(QWidget):
         self.session = session
         self.settings = settings if settings is not None else QSettings()
         self.tasks: dict[str, Task] = {}
+        self._stopped = False
         self.preview_count: int | None = None
         layout = QVBoxLayout(self)
         title = QLabel(self.tr("Settings"))
@@ -278,7 +279,8 @@ class SettingsPanel(QWidget):
         self.min_face.setValue(int(cat.get_setting(MIN_FACE_KEY, DEFAULT_MIN_FACE_SIZE)))
         model = cat.get_setting("model")
         self.model_label.setText(model or self.tr("not chosen yet (asked at the first scan)"))
-        self._start("models", _models_job, self._models_listed)
+        if self.isVisible():
+            self.list_models()
         value = float(cat.get_setting(SENSITIVITY_KEY, DEFAULT_SENSITIVITY))
         self.sensitivity.setValue(round(value * SLIDER_STEPS))
         self.refresh_devices()
@@ -313,6 +315,11 @@ class SettingsPanel(QWidget):
         super().showEvent(event)
         self.refresh_devices()
         self.preview()
+        self.list_models()  # imports torch: only once the page is shown, never at start-up
+
+    def list_models(self) -> None:
+        """Fill the model choice with the models whose weights are here (in the background)."""
+        self._start("models", _models_job, self._models_listed)
 
     def _models_listed(self, models: list[str]) -> None:
         current = self.session.catalog.get_setting("model")
@@ -386,11 +393,15 @@ class SettingsPanel(QWidget):
 
         def done(result: object) -> None:
             self.tasks.pop(key, None)
+            if self._stopped:
+                return
             on_done(result)
             self._update_buttons()
 
         def failed(message: str) -> None:
             self.tasks.pop(key, None)
+            if self._stopped:
+                return
             (on_failed or self._failed)(message)
             self._update_buttons()
 
@@ -458,7 +469,8 @@ class SettingsPanel(QWidget):
         self.session.changed.emit()
 
     def stop(self) -> None:
-        """Stop background work (the window is closing)."""
+        """Stop background work (the window is closing); late results are dropped."""
+        self._stopped = True
         self._preview_timer.stop()
         for task in list(self.tasks.values()):
             task.stop()
