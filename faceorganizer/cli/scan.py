@@ -155,6 +155,10 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+#: The model shipped with the app (see faceorganizer.vision.embedders.PREFERENCE).
+OFFLINE_MODEL = "dlib-resnet-v1"
+
+
 def format_summary(summary) -> str:
     """The closing summary of a scan, one fact per line."""
     rate = summary.scanned / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
@@ -175,6 +179,12 @@ def format_summary(summary) -> str:
     lines.append(f"non-image files: {len(summary.non_images)}" + (f" ({detail})" if detail else ""))
     if summary.model:
         lines.append(f"model: {summary.model}")
+        if summary.model == OFFLINE_MODEL:
+            lines.append(
+                "  (the offline model, used because the Inception-ResNet-V1 weights are not on this "
+                "computer; to use them: faceorganizer weights download vggface2, then faceorganizer "
+                "models --switch vggface2 — your names are kept)"
+            )
     return "\n".join(lines)
 
 

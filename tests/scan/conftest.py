@@ -7,12 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from photo_library import build_library, file_hashes
+from photo_library import build_library, file_hashes, new_catalog
 
 from faceorganizer.catalog import Catalog
-
-#: Working size for the test catalogs (the 1638x2048 photos then go through draft + resize).
-WORKING_SIZE = 800
 
 
 @dataclass
@@ -33,12 +30,6 @@ class Scanned:
         target = dest / "catalog.sqlite"
         shutil.copy(self.catalog_path, target)
         return Catalog(target)
-
-
-def new_catalog(path: Path) -> Catalog:
-    cat = Catalog(path)
-    cat.set_setting("scan.working_size", WORKING_SIZE)
-    return cat
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from faceorganizer.catalog import Catalog
+
 _SHARED = Path(os.environ.get("FACEORGANIZER_SHARED", Path(__file__).resolve().parents[2].parent / "shared"))
 
 
@@ -120,3 +122,14 @@ def jpeg_bytes(image: Image.Image, quality: int = 95) -> bytes:
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+#: Working size for the test catalogs (the 1638x2048 photos then go through draft + resize).
+WORKING_SIZE = 800
+
+
+def new_catalog(path: Path) -> Catalog:
+    """A catalog that scans at :data:`WORKING_SIZE`."""
+    cat = Catalog(path)
+    cat.set_setting("scan.working_size", WORKING_SIZE)
+    return cat

@@ -5,8 +5,7 @@ import threading
 import time
 
 import pytest
-from conftest import new_catalog
-from photo_library import PEOPLE, lfw
+from photo_library import PEOPLE, lfw, new_catalog
 
 from faceorganizer.cli import main
 from faceorganizer.scan import ScanControl, scan_library

@@ -5,8 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import new_catalog
-from photo_library import lfw
+from photo_library import lfw, new_catalog
 from PIL import Image, ImageDraw
 
 from faceorganizer import people

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from conftest import WORKING_SIZE, new_catalog
-from photo_library import PEOPLE, lfw
+from photo_library import PEOPLE, WORKING_SIZE, lfw, new_catalog
 
 from faceorganizer.catalog import Catalog
 from faceorganizer.scan import scan_library
