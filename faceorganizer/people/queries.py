@@ -224,9 +224,9 @@ def similarity_order(X: np.ndarray, leaf: int = 384) -> np.ndarray:
             order.append(nxt)
             seen[nxt] = True
         return np.array(order)
-    centred = X - X.mean(axis=0)
-    v = centred[np.argmax(np.linalg.norm(centred, axis=1))].astype(np.float64)
-    for _ in range(8):  # power iteration on the covariance
+    centred = np.asarray(X - X.mean(axis=0), dtype=np.float32)
+    v = centred[np.argmax(np.einsum("ij,ij->i", centred, centred))].copy()
+    for _ in range(8):  # power iteration on the covariance (float32 throughout: no upcast copies)
         v = centred.T @ (centred @ v)
         v /= max(float(np.linalg.norm(v)), 1e-12)
     proj = centred @ v
