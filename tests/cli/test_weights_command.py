@@ -42,7 +42,8 @@ def test_list_import_verify_cycle(tmp_path, fill_weights_file):
 
     verified = run("verify", env_home=home)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verified.stdout.count("OK") == 4
+    assert verified.stdout.count("OK") == 5  # + the offline model, found in its package
+    assert "OK      dlib-resnet-v1" in verified.stdout
 
     # corrupt one file: verify fails and names it
     (home / "rnet.pt").write_bytes((home / "rnet.pt").read_bytes()[:-1] + b"\x00")

@@ -289,7 +289,8 @@ def _check_bytes(spec: WeightSpec, path: Path, digest: str, folder: Path) -> str
         head = f.read(64)
     if head.lstrip()[:1] == b"<":
         return "the file is an HTML/XML page (an error page saved as weights?), not weights"
-    if not head.startswith(_PICKLE_MAGIC):
+    torch_file = spec.meta.get("format") is None  # other formats are checked by size and sha256
+    if torch_file and not head.startswith(_PICKLE_MAGIC):
         return "the file is not a PyTorch weight file (unknown header)"
     if spec.size is not None and size != spec.size:
         return f"size is {size} bytes, expected {spec.size} (truncated or wrong file)"
@@ -324,11 +325,30 @@ def find_local(spec: WeightSpec) -> Path | None:
     data_dir = _facenet_pytorch_data_dir()
     if data_dir is not None:
         folders.append(data_dir)
+    package = spec.meta.get("source_package")
+    if package:  # shipped inside an installed Python package (e.g. the offline model)
+        folders.extend(package_data_dirs(str(package)))
     for folder in folders:
         candidate = folder / spec.file_name
         if candidate.is_file():
             return candidate
     return None
+
+
+def package_data_dirs(package: str) -> list[Path]:
+    """The folders of an installed package and their ``models`` sub-folders, found without importing it."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    if found is None or not found.submodule_search_locations:
+        return []
+    out = []
+    for location in found.submodule_search_locations:
+        out += [Path(location), Path(location) / "models"]
+    return [p for p in out if p.is_dir()]
 
 
 def resolve(name: str, *, download_missing: bool = True, progress: bool | None = None) -> Path:
