@@ -93,8 +93,15 @@ if [ -n "$bad" ]; then
 fi
 version=$("$app/faceorganizer" --version)
 echo "build: $version"
-"$app/faceorganizer" weights list | grep -E "^(pnet|rnet|onet) " | grep -q "_internal/weights/mtcnn" \
-  || { echo "build: the bundled MTCNN weights are not found by the app" >&2; "$app/faceorganizer" weights list >&2; exit 1; }
+# With an empty weights cache (as on a user's first run) the bundled MTCNN weights must be found.
+empty_cache=$(mktemp -d)
+weights=$(FACEORGANIZER_CACHE="$empty_cache" TORCH_HOME="$empty_cache" "$app/faceorganizer" weights list)
+rm -rf "$empty_cache"
+if [ "$(echo "$weights" | grep -E "^(pnet|rnet|onet) " | grep -c "_internal/weights/mtcnn")" != 3 ]; then
+  echo "build: the bundled MTCNN weights are not found by the app:" >&2
+  echo "$weights" >&2
+  exit 1
+fi
 
 # The window opens (offscreen): catches modules the analysis missed on the way to the first paint.
 check_home=$(mktemp -d)
