@@ -331,3 +331,14 @@ def remove_stale_temporaries(path: Path) -> int:
 def warn(message: str) -> None:
     """Print a message for the user on stderr."""
     print(message, file=sys.stderr)
+
+
+def add_catalog_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--catalog C`` option every catalog command takes."""
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        metavar="C",
+        help="catalog file (default: $FACEORGANIZER_CATALOG, else catalog.sqlite in the user data folder)",
+    )

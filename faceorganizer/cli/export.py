@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FaceOrganizerError
+from ._common import add_catalog_option
 
 #: Reasons shown per section before the rest is summarised as "... and N more".
 SHOWN = 20
@@ -35,12 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="copy the photos, hard-link them (copied where linking is impossible, e.g. across "
         "drives) or make absolute symbolic links (default: %(default)s)",
     )
-    parser.add_argument(
-        "--catalog",
-        type=Path,
-        metavar="C",
-        help="the catalog file (default: $FACEORGANIZER_CATALOG, else the user data folder)",
-    )
+    add_catalog_option(parser)
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

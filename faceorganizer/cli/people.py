@@ -22,18 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FaceOrganizerError, PeopleError
+from ._common import add_catalog_option
 
 #: Keys of ``faces --json`` (the fixed contract, plus ``id``).
 FACE_KEYS = ("id", "path", "box", "prob", "person", "cluster", "assigned")
-
-
-def _catalog_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--catalog",
-        type=Path,
-        metavar="C",
-        help="catalog file (default: the user's catalog, or FACEORGANIZER_CATALOG)",
-    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--all", action="store_true", help="include hidden people")
     p.add_argument("--photos", action="store_true", help="list each person's and group's photos too")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_people)
 
     p = subparsers.add_parser("faces", help="list faces (JSON contract with --json)")
@@ -62,49 +54,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who.add_argument(
         "--unassigned", action="store_true", help="only faces without a person, similar ones together"
     )
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_faces)
 
     p = subparsers.add_parser("name", help="name an unnamed group (creates a person)")
     p.add_argument("group", metavar="GROUP", help="group id: #12, group:12 or 12")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--merge", action="store_true", help="when NAME exists, add the group to that person")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_name)
 
     p = subparsers.add_parser("merge", help="merge people or groups: merge A [A...] B puts A into B")
     p.add_argument(
         "refs", nargs="+", metavar="A", help="person names or groups (#12); the last one is the target"
     )
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_merge)
 
     p = subparsers.add_parser("move", help="move faces to a person (created when new)")
     p.add_argument("faces", nargs="+", type=int, metavar="FACE")
     p.add_argument("--to", required=True, metavar="NAME")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_move)
 
     p = subparsers.add_parser("not", help='remove faces from a person, remembered as "not this person"')
     p.add_argument("faces", nargs="+", type=int, metavar="FACE")
     p.add_argument("--person", required=True, metavar="NAME")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_not)
 
     p = subparsers.add_parser("confirm", help="accept pending suggestions")
     p.add_argument("faces", nargs="+", type=int, metavar="FACE")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_confirm)
 
     p = subparsers.add_parser("reject", help='decline pending suggestions ("not this person")')
     p.add_argument("faces", nargs="+", type=int, metavar="FACE")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_reject)
 
     p = subparsers.add_parser("ignore", help="ignore faces (strangers, not a face)")
     p.add_argument("faces", nargs="+", type=int, metavar="FACE")
     p.add_argument("--restore", action="store_true", help="stop ignoring them")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_ignore)
 
     p = subparsers.add_parser("cluster", help="group the undecided faces again")
@@ -116,33 +108,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", metavar="NAME", help="embedding model (default: the catalog's)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_cluster)
 
     p = subparsers.add_parser("undo", help="undo the latest people operation")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_undo)
 
     p = subparsers.add_parser("redo", help="redo the latest undone operation")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_redo)
 
     p = subparsers.add_parser("hide", help="hide a person from the people list")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--show", action="store_true", help="show the person again")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_hide)
 
     p = subparsers.add_parser("rename", help="rename a person")
     p.add_argument("old", metavar="OLD")
     p.add_argument("new", metavar="NEW")
     p.add_argument("--merge", action="store_true", help="when NEW exists, merge OLD into it")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_rename)
 
     p = subparsers.add_parser("delete-person", help="delete a person (their faces become unassigned)")
     p.add_argument("name", metavar="NAME")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_delete)
 
 

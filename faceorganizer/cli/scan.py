@@ -17,15 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-
-def _catalog_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--catalog",
-        type=Path,
-        default=None,
-        metavar="C",
-        help="catalog file (default: the user's catalog, or FACEORGANIZER_CATALOG)",
-    )
+from ._common import add_catalog_option
 
 
 def _positive(text: str) -> int:
@@ -53,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "are then grouped into people.",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="folders (or photo files) to scan")
-    _catalog_option(p)
+    add_catalog_option(p)
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--batch-size", type=_positive, default=16, metavar="N", help="faces per embedding batch")
     p.add_argument(
@@ -93,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "purge",
         help="remove missing photos (files deleted from disk) and their faces from the catalog",
     )
-    _catalog_option(p)
+    add_catalog_option(p)
     p.set_defaults(func=_purge)
 
     p = subparsers.add_parser(
@@ -103,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "re-embeds every face with another model and regroups the undecided ones; names, "
         "assignments and 'not this person' decisions are kept.",
     )
-    _catalog_option(p)
+    add_catalog_option(p)
     p.add_argument("--switch", metavar="NAME", default=None, help="model to switch the catalog to")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.set_defaults(func=_models)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FaceOrganizerError
+from ._common import add_catalog_option
 
 #: Lines shown per section before the rest is summarised as "... and N more".
 SHOWN = 20
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="sidecar name: ext = photo.jpg.xmp (digiKam, darktable, Immich), base = photo.xmp "
         "(Lightroom's RAW convention, Immich) (default: %(default)s)",
     )
-    _catalog_option(write)
+    add_catalog_option(write)
     write.set_defaults(func=_write)
 
     imp = sub.add_parser(
@@ -59,17 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Picasa's contacts.xml, for the names of .picasa.ini faces (one beside the .picasa.ini "
         "is read too)",
     )
-    _catalog_option(imp)
+    add_catalog_option(imp)
     imp.set_defaults(func=_import)
-
-
-def _catalog_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--catalog",
-        type=Path,
-        metavar="C",
-        help="the catalog file (default: $FACEORGANIZER_CATALOG, else the user data folder)",
-    )
 
 
 def _catalog_path(args: argparse.Namespace) -> Path:
