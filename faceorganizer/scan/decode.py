@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..vision.errors import ImageError
-from ..vision.imageio import MAX_IMAGE_PIXELS, to_rgb
+from ..vision.imageio import MAX_IMAGE_PIXELS, check_pixel_limit, to_rgb
 from .walk import HEIF_EXTENSIONS
 
 #: Default long side, in pixels, of the image the detector sees (setting ``"scan.working_size"``).
@@ -200,11 +200,7 @@ def _decode(
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(source) as im:
             stored_w, stored_h = im.size
-            if max_pixels is not None and stored_w * stored_h > max_pixels:
-                raise ImageError(
-                    f"{path}: image is {stored_w}x{stored_h} = {stored_w * stored_h} pixels, over the "
-                    f"limit of {max_pixels} (possible decompression bomb)"
-                )
+            check_pixel_limit(path, stored_w, stored_h, max_pixels)
             fmt = im.format
             orientation = _orientation(im)
             taken_at = _taken_at(im)

@@ -591,6 +591,16 @@ def _batcher(embedder: Any, batch_size: int) -> Any:
     return BatchEmbedder(embedder, batch_size)
 
 
+def _commit_error(scan: Any, rec: Any, own_id: int | None, error: str) -> None:
+    """Record an unreadable photo with its reason (one transaction) and count it in the summary."""
+    scan.flush()
+    rec.status, rec.error = "error", error
+    photo_id, _ = store.commit_photo(scan.cat, rec, scan.model, own_id)
+    scan.summary.errors.append((rec.path, _reason(error, rec.path)))
+    scan.committed(photo_id)
+    scan.tick(rec.path)
+
+
 def _handle(
     scan: _Scan,
     pool: DecodePool,
@@ -611,12 +621,7 @@ def _handle(
     )
     if result.error is not None and result.hash is None:
         # vanished or unreadable between the walk and now
-        scan.flush()
-        rec.status, rec.error = "error", result.error
-        photo_id, _ = store.commit_photo(cat, rec, scan.model, own_id)
-        summary.errors.append((path, _reason(result.error, path)))
-        scan.committed(photo_id)
-        scan.tick(path)
+        _commit_error(scan, rec, own_id, result.error)
         return
     if row is not None and row["hash"] == result.hash and row["status"] != "pending":
         # touched, not changed
@@ -670,12 +675,7 @@ def _handle(
     if result.image is None and result.error is None:
         result = pool.decode(path, force=True)  # decoding was skipped for a known hash
     if result.error is not None:
-        scan.flush()
-        rec.status, rec.error = "error", result.error
-        photo_id, _ = store.commit_photo(cat, rec, scan.model, own_id)
-        summary.errors.append((path, _reason(result.error, path)))
-        scan.committed(photo_id)
-        scan.tick(path)
+        _commit_error(scan, rec, own_id, result.error)
         return
     info = result.info
     assert info is not None and result.image is not None

@@ -45,6 +45,19 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def check_pixel_limit(path: object, width: int, height: int, max_pixels: int | None) -> None:
+    """Refuse an image of more than ``max_pixels`` pixels (a decompression bomb) before decoding it.
+
+    Raises:
+        ImageError: naming the file, its size and the limit.
+    """
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageError(
+            f"{path}: image is {width}x{height} = {width * height} pixels, over the limit of "
+            f"{max_pixels} (possible decompression bomb)"
+        )
+
+
 def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = MAX_IMAGE_PIXELS) -> Image.Image:
     """Read an image file as an RGB PIL image with its EXIF orientation applied.
 
@@ -63,12 +76,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = MAX_IMA
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
-                w, h = im.size
-                if max_pixels is not None and w * h > max_pixels:
-                    raise ImageError(
-                        f"{p}: image is {w}x{h} = {w * h} pixels, over the limit of "
-                        f"{max_pixels} (possible decompression bomb)"
-                    )
+                check_pixel_limit(p, *im.size, max_pixels)
                 im.load()
                 im = ImageOps.exif_transpose(im) or im
                 return to_rgb(im)
