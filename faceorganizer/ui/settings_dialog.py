@@ -279,8 +279,6 @@ class SettingsPanel(QWidget):
         self.min_face.setValue(int(cat.get_setting(MIN_FACE_KEY, DEFAULT_MIN_FACE_SIZE)))
         model = cat.get_setting("model")
         self.model_label.setText(model or self.tr("not chosen yet (asked at the first scan)"))
-        if self.isVisible():
-            self.list_models()
         value = float(cat.get_setting(SENSITIVITY_KEY, DEFAULT_SENSITIVITY))
         self.sensitivity.setValue(round(value * SLIDER_STEPS))
         self.refresh_devices()
@@ -351,6 +349,7 @@ class SettingsPanel(QWidget):
         self.switch_status.setText(self.tr("Now using {model}; your names were kept.").format(model=model))
         self.session.message.emit(self.switch_status.text())
         self.session.changed.emit()
+        self.list_models()  # the old model becomes a choice, the new one leaves the list
 
     def _switch_failed(self, message: str) -> None:
         self.switch_status.setText(message)
