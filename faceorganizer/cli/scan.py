@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_non_negative,
         default=None,
         metavar="N",
-        help="decoding processes beside the networks (default: cores - 1, at most 4; 0 decodes in-process)",
+        help="worker processes that decode (and on the CPU detect) beside the scan (default: cores - 1, "
+        "at most 4; 0: all in-process)",
     )
     p.add_argument(
         "--import-tags",

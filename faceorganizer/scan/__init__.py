@@ -5,7 +5,8 @@
 * :mod:`.decode`: :func:`load_photo` (EXIF orientation, reduced-size JPEG decoding to the
   working size, HEIC, clear errors).
 * :mod:`.hashing`: content hashes (moves, renames, duplicates).
-* :mod:`.workers`: decoding worker processes overlapped with the networks.
+* :mod:`.workers`: worker processes that decode (and on the CPU detect) overlapped with the networks.
+* :mod:`.detection`: the scan's MTCNN settings and call (in the scan thread or the workers).
 * :mod:`.embedding`: faces of several photos embedded in one batch.
 * :mod:`.thumbnails`: face thumbnails, sharp from the file when the working image is too small.
 * :mod:`.store`: the catalog writes (one transaction per photo, face matching by overlap).

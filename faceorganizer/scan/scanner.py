@@ -6,7 +6,10 @@
    folders and symlink loops skipped.
 2. A file whose size and modification time are unchanged is skipped (no read at all).
 3. Every other file is read once in a worker process, hashed and decoded upright at the
-   working size (:mod:`.workers`, :mod:`.decode`), ahead of the networks.
+   working size (:mod:`.workers`, :mod:`.decode`), ahead of the networks. On the CPU the
+   worker also runs MTCNN on it (one torch thread each: whole photos side by side use the
+   cores better than one photo on several threads), while this thread embeds and commits;
+   when this thread would wait, it reads and detects the next photo no worker has started.
 4. Its hash decides: a known photo whose file is gone -> *moved* (the path is updated,
    faces and names kept); a known photo still present -> *duplicate* (recorded with
    ``duplicate_of``, not detected again); otherwise MTCNN finds the faces, the embedder
@@ -44,6 +47,7 @@ from ..errors import CatalogError, FaceOrganizerError
 from ..vision.errors import WeightsError
 from . import store
 from .decode import DEFAULT_WORKING_SIZE, PhotoInfo, load_photo, to_full_resolution
+from .detection import DETECT_MIN_FACE, Detections, DetectorSpec, detect_faces, make_detector
 from .thumbnails import (
     THUMBNAIL_PADDING,  # noqa: F401 - documented here with the other bars
     THUMBNAIL_SIZE,  # noqa: F401
@@ -58,9 +62,6 @@ from .workers import Decoded, DecodePool
 DEFAULT_MIN_FACE_SIZE = 40
 #: Faces MTCNN is less sure of than this are low quality (its own last threshold is 0.7).
 MIN_FACE_PROB = 0.95
-#: Smallest face MTCNN looks for, in working-image pixels.
-DETECT_MIN_FACE = 20
-
 NO_WEIGHTS_MESSAGE = (
     "no face embedding model is available: download one with 'faceorganizer weights download "
     "vggface2' (107 MB), or import a file you downloaded with 'faceorganizer weights import FILE' "
@@ -233,7 +234,6 @@ def load_models(model: str, device: str, mtcnn_weights: str | os.PathLike[str] |
     The last pair loaded is kept, so scanning again in the same process (the window's
     rescans) does not load the networks again.
     """
-    from ..vision.detection.mtcnn import MTCNN
     from ..vision.embedders import load_embedder
 
     key = (str(model), device, _file_key(model), _file_key(mtcnn_weights))
@@ -241,7 +241,7 @@ def load_models(model: str, device: str, mtcnn_weights: str | os.PathLike[str] |
         if key in _last_models:
             return _last_models[key]
         embedder = load_embedder(str(model), device=device)
-        detector = MTCNN(keep_all=True, min_face_size=DETECT_MIN_FACE, device=device, weights=mtcnn_weights)
+        detector = make_detector(mtcnn_weights, device, DETECT_MIN_FACE)
         _last_models.clear()
         _last_models[key] = (detector, embedder)
         return detector, embedder
@@ -266,24 +266,30 @@ def load_embedder_cached(model: str, device: str) -> Any:
 
 
 def default_workers() -> int:
-    """Decoding processes: one per core beside the one running the networks (1 to 4)."""
+    """Worker processes: one per core beside the scan's own thread (1 to 4)."""
     return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None) -> Any:
+    """Run the block with ``count`` torch intra-op threads (None: as they are); restored after."""
+    if count is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------------------- faces of one photo
 def face_thumbnail(image: np.ndarray, box: np.ndarray) -> bytes:
     """A :data:`THUMBNAIL_SIZE` px square JPEG around ``box`` (image pixels), padded, clipped by black."""
     return thumbnail_jpeg(image, box)
-
-
-def detect_faces(detector: Any, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boxes ``(K, 4)``, probabilities ``(K,)`` and landmarks ``(K, 5, 2)`` in image pixels."""
-    result = detector.detect_faces(image)
-    return (
-        result.boxes.numpy().astype(np.float64),
-        result.probs.numpy().astype(np.float64),
-        result.landmarks.numpy().astype(np.float64),
-    )
 
 
 def face_records(
@@ -384,8 +390,10 @@ class _Scan:
         image: np.ndarray,
         info: PhotoInfo,
         entry: dict[str, Any],
+        found: Detections | None = None,
     ) -> None:
-        boxes, probs, marks = detect_faces(self.detector, image)
+        """Detect (unless a worker did: ``found``), make the face records, queue for embedding."""
+        boxes, probs, marks = found if found is not None else detect_faces(self.detector, image)
         rec.faces = face_records(image, info, boxes, probs, marks, self.min_size)
         rec.status = "ok" if rec.faces else "no_face"
         self.summary.scanned += 1
@@ -462,7 +470,9 @@ def scan_library(
             set to it when unset.
         device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
         batch_size: Faces per embedding batch.
-        workers: Decoding processes (default :func:`default_workers`; 0 decodes in this thread).
+        workers: Worker processes (default :func:`default_workers`; 0 decodes and detects in
+            this thread). On the CPU they detect too, and this thread embeds with the
+            cores they leave.
         mtcnn_weights: Folder with ``pnet.pt``, ``rnet.pt``, ``onet.pt`` (default: the cache).
         progress: Called with a :class:`ScanProgress` after each photo.
         control: Pause / resume / cancel from another thread.
@@ -544,19 +554,33 @@ def scan_library(
     summary.model = model_name
     scan = _Scan(catalog, summary, detector, batcher, model_name, min_size, progress, on_photo)
     scan.total = len(todo)
-    n_workers = default_workers() if workers is None else max(0, int(workers))
-    pool = DecodePool(min(n_workers, len(todo)), working_size, by_hash.keys())
+    n_workers = min(default_workers() if workers is None else max(0, int(workers)), len(todo))
+    spec = main_threads = None
+    if n_workers and dev == "cpu":  # whole photos detected side by side, one torch thread each
+        spec = DetectorSpec(None if mtcnn_weights is None else os.fspath(mtcnn_weights), DETECT_MIN_FACE)
+        main_threads = max(1, (os.cpu_count() or 2) - n_workers)
+    pool = DecodePool(n_workers, working_size, by_hash.keys(), detector=spec)
     scan.pool = pool
     moved_ids: set[int] = set()
-    try:
-        for result in pool.imap(e.path for e in todo):
-            if not control.wait():
-                summary.cancelled = True
-                break
-            _handle(scan, pool, result, known, by_hash, gone, moved_ids, folder_id)
-        scan.flush()
-    finally:
-        pool.close()
+
+    def helper(path: str) -> Decoded:
+        """A photo no worker has started, read here while this thread would wait (detected too on the CPU)."""
+        result = pool.decode(path)
+        if spec is not None and result.image is not None:
+            with contextlib.suppress(Exception):  # detected again in _handle, which records why
+                result.detections = detect_faces(detector, result.image)
+        return result
+
+    with _torch_threads(main_threads):
+        try:
+            for result in pool.imap((e.path for e in todo), helper):
+                if not control.wait():
+                    summary.cancelled = True
+                    break
+                _handle(scan, pool, result, known, by_hash, gone, moved_ids, folder_id)
+            scan.flush()
+        finally:
+            pool.close()
 
     if not summary.cancelled:
         # 5. files gone from the walked folders (and not moved) are missing
@@ -694,7 +718,7 @@ def _handle(
         "status": None,
     }
     try:
-        scan.detect(rec, own_id, result.image, info, entry)
+        scan.detect(rec, own_id, result.image, info, entry, result.detections)
     except FaceOrganizerError:
         raise
     except Exception as e:  # noqa: BLE001 - one photo's failure never stops the scan

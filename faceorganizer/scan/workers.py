@@ -1,4 +1,4 @@
-"""Decoding worker processes: read, hash and decode photos while the networks run.
+"""Decoding worker processes: read, hash, decode (and on the CPU detect) photos while the networks run.
 
 :class:`DecodePool` hands paths to ``workers`` spawned processes (spawn: safe with torch
 and threads, the same on Linux, macOS and Windows) and yields their results in order, with
@@ -6,6 +6,12 @@ at most ``window`` photos decoded ahead (memory stays flat however large the lib
 Each worker reads a file once, hashes the bytes (:mod:`.hashing`) and decodes them
 (:func:`.decode.load_photo`); a file whose hash the catalog already knows is not decoded
 (a move or a copy needs no detection). ``workers=0`` does the same in the calling thread.
+
+Given a :class:`~.detection.DetectorSpec`, each worker also runs MTCNN on the photo it
+decoded (its own detector, one torch thread), so on the CPU several photos are detected
+side by side while the main process embeds and commits. A worker that cannot detect
+(weights unreadable, any error) returns the photo without detections and the main process
+detects it itself, so the outcome, error messages included, is the same either way.
 
 Workers never outlive the scan: they are shut down when it ends (normally, cancelled or by
 an exception), they exit when their parent dies (``PR_SET_PDEATHSIG`` on Linux, plus a
@@ -23,7 +29,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ import numpy as np
 
 from ..vision.errors import ImageError
 from .decode import PhotoInfo, load_photo
+from .detection import Detections, DetectorSpec
 from .hashing import hash_bytes, hash_file
 
 #: Files up to this size are read into memory once (hash + decode); larger ones are hashed
@@ -53,6 +60,7 @@ class Decoded:
         info: What the decoder learnt (None without an image).
         error: Why the file could not be read or decoded, else None.
         skipped: True when decoding was skipped because the catalog knows the hash.
+        detections: The faces a worker's detector found on ``image`` (None: not detected yet).
     """
 
     path: str
@@ -64,6 +72,7 @@ class Decoded:
     info: PhotoInfo | None = None
     error: str | None = None
     skipped: bool = False
+    detections: Detections | None = None
 
 
 def read_photo(
@@ -108,7 +117,9 @@ def _watch_parent(parent: int) -> None:
             os._exit(0)
 
 
-def _init_worker(parent: int, max_side: int | None, known_hashes: frozenset[str]) -> None:
+def _init_worker(
+    parent: int, max_side: int | None, known_hashes: frozenset[str], detector: DetectorSpec | None = None
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
@@ -121,11 +132,39 @@ def _init_worker(parent: int, max_side: int | None, known_hashes: frozenset[str]
     if os.getppid() != parent:
         os._exit(0)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watchdog").start()
-    _state.update(max_side=max_side, known=known_hashes)
+    _state.update(max_side=max_side, known=known_hashes, spec=detector)
+
+
+def _detector() -> object | None:
+    """This worker's detector, built on first use (None when there is none or it cannot load)."""
+    if "detector" not in _state:
+        _state["detector"] = None
+        spec: DetectorSpec | None = _state.get("spec")
+        if spec is not None:
+            try:
+                import torch
+
+                from .detection import make_detector
+
+                torch.set_num_threads(max(1, spec.threads))
+                _state["detector"] = make_detector(spec.weights, "cpu", spec.min_face_size)
+            except Exception:  # noqa: BLE001 - the main process detects and reports instead
+                _state["detector"] = None
+    return _state["detector"]
 
 
 def _work(path: str, force: bool) -> Decoded:
-    return read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force)
+    out = read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force)
+    if out.image is not None:
+        detector = _detector()
+        if detector is not None:
+            from .detection import detect_faces
+
+            try:
+                out.detections = detect_faces(detector, out.image)
+            except Exception:  # noqa: BLE001 - the main process detects again and records why
+                out.detections = None
+    return out
 
 
 def _thumbs(path: str, boxes: list[tuple[float, float, float, float]]) -> list[bytes] | None:
@@ -138,6 +177,15 @@ def _thumbs(path: str, boxes: list[tuple[float, float, float, float]]) -> list[b
 
 
 # ---------------------------------------------------------------------------- parent side
+@dataclass
+class _Slot:
+    """One path in flight: its worker's future, or the result the calling thread made itself."""
+
+    path: str
+    future: Future
+    result: Decoded | None = None
+
+
 class DecodePool:
     """Ordered, bounded decoding of many files in worker processes.
 
@@ -145,16 +193,25 @@ class DecodePool:
         workers: Worker processes (0: decode in the calling thread).
         max_side: Working size passed to :func:`load_photo`.
         known_hashes: Content hashes the catalog already has (their files are not decoded).
-        window: Photos in flight at most (default ``2 * workers + 2``).
+        window: Photos in flight at most (default ``2 * workers + 6``: room for the calling
+            thread to help while the workers start).
+        detector: Detect faces in the workers too, with a CPU detector built from this
+            (None: decode only; the caller detects).
     """
 
     def __init__(
-        self, workers: int, max_side: int | None, known_hashes: Iterable[str] = (), window: int | None = None
+        self,
+        workers: int,
+        max_side: int | None,
+        known_hashes: Iterable[str] = (),
+        window: int | None = None,
+        detector: DetectorSpec | None = None,
     ) -> None:
         self.workers = max(0, int(workers))
         self.max_side = max_side
         self.known = frozenset(known_hashes)
-        self.window = window or (2 * self.workers + 2)
+        self.detector = detector
+        self.window = window or (2 * self.workers + 6)
         self._executor: ProcessPoolExecutor | None = None
         self._worked = False
 
@@ -166,7 +223,7 @@ class DecodePool:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(os.getpid(), self.max_side, self.known),
+                initargs=(os.getpid(), self.max_side, self.known, self.detector),
             )
         return self._executor
 
@@ -174,36 +231,61 @@ class DecodePool:
         """Decode one file in the calling thread (no worker)."""
         return read_photo(path, self.max_side, self.known, force)
 
-    def imap(self, paths: Iterable[str]) -> Iterator[Decoded]:
-        """Results for ``paths`` in order, decoded ahead in the workers."""
+    def imap(self, paths: Iterable[str], helper: Callable[[str], Decoded] | None = None) -> Iterator[Decoded]:
+        """Results for ``paths`` in order, decoded ahead in the workers.
+
+        Args:
+            paths: The files.
+            helper: Handles one path in the calling thread. While the next result is not
+                ready, the calling thread takes the earliest path no worker has started
+                and handles it with ``helper`` itself, so its core is never idle (and the
+                first photos are not kept waiting while the workers start).
+        """
         if self.workers == 0:
             for path in paths:
-                yield self.decode(path)
+                yield self.decode(path) if helper is None else helper(path)
             return
-        pending: collections.deque[tuple[str, Future]] = collections.deque()
+        pending: collections.deque[_Slot] = collections.deque()
         it = iter(paths)
         exhausted = False
-        while True:
+
+        def fill() -> None:
+            nonlocal exhausted
             while not exhausted and len(pending) < self.window:
                 path = next(it, None)
                 if path is None:
                     exhausted = True
-                    break
-                pending.append((path, self._start().submit(_work, path, False)))
+                    return
+                pending.append(_Slot(path, self._start().submit(_work, path, False)))
+
+        while True:
+            fill()
             if not pending:
                 return
-            path, future = pending.popleft()
+            head = pending[0]
+            while helper is not None and head.result is None and not head.future.done():
+                slot = next((s for s in pending if s.result is None and s.future.cancel()), None)
+                if slot is None:
+                    break
+                slot.result = helper(slot.path)
+                fill()
+            pending.popleft()
+            if head.result is not None:
+                yield head.result
+                continue
             try:
-                result = future.result()
+                result = head.future.result()
                 self._worked = True
             except BrokenProcessPool:
-                result = self._after_crash(path)
+                result = self._after_crash(head.path)
                 if self.workers == 0:  # no worker could start: decode here from now on
-                    for p, _ in pending:
-                        yield self.decode(p)
-                    yield from (self.decode(p) for p in it)
+                    for slot in pending:
+                        yield slot.result or (self.decode(slot.path) if helper is None else helper(slot.path))
+                    yield from (self.decode(p) if helper is None else helper(p) for p in it)
                     return
-                pending = collections.deque((p, self._start().submit(_work, p, False)) for p, _ in pending)
+                for slot in pending:
+                    if slot.result is None:
+                        slot.future = self._start().submit(_work, slot.path, False)
             yield result
 
     def _after_crash(self, path: str) -> Decoded:

@@ -1,0 +1,102 @@
+"""Worker processes that detect as well as decode, and the scan's own thread helping them."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import torch
+from photo_library import lfw, new_catalog, scene
+
+from faceorganizer.scan import scan_library
+from faceorganizer.scan.detection import DetectorSpec, detect_faces, make_detector
+from faceorganizer.scan.workers import DecodePool, read_photo
+
+
+def _photos(tmp_path, count: int) -> list[str]:
+    people = ["Colin_Powell", "Tony_Blair", "George_W_Bush", "Gerhard_Schroeder"]
+    paths = []
+    for i in range(count):
+        path = tmp_path / f"photo_{i:02d}.jpg"
+        shutil.copy(lfw(people[i % len(people)], 1 + i // len(people)), path)
+        paths.append(str(path))
+    return paths
+
+
+def test_workers_detect_what_the_scan_thread_would(tmp_path, mtcnn_weights_dir):
+    paths = _photos(tmp_path, 3)
+    group = tmp_path / "group.jpg"
+    shutil.copy(scene("multiface.jpg"), group)
+    paths.append(str(group))
+    with DecodePool(1, 1600, detector=DetectorSpec(str(mtcnn_weights_dir))) as pool:
+        results = list(pool.imap(paths))
+    assert [r.path for r in results] == paths
+    detector = make_detector(mtcnn_weights_dir)
+    found = 0
+    for r in results:
+        assert r.image is not None and r.detections is not None, r.path
+        boxes, probs, marks = detect_faces(detector, r.image)
+        assert r.detections[0].shape == boxes.shape
+        np.testing.assert_allclose(r.detections[0], boxes, atol=1e-3)
+        np.testing.assert_allclose(r.detections[1], probs, atol=1e-5)
+        np.testing.assert_allclose(r.detections[2], marks, atol=1e-3)
+        found += len(boxes)
+    assert found >= len(paths)
+
+
+def test_a_worker_that_cannot_detect_leaves_it_to_the_scan(tmp_path):
+    (path,) = _photos(tmp_path, 1)
+    with DecodePool(1, 1600, detector=DetectorSpec(str(tmp_path / "no-weights-here"))) as pool:
+        (result,) = list(pool.imap([path]))
+    assert result.error is None and result.image is not None and result.detections is None
+
+
+def test_the_calling_thread_helps_while_the_worker_starts_and_order_is_kept(tmp_path):
+    paths = _photos(tmp_path, 14)
+    helped = []
+
+    def helper(path):
+        helped.append(path)
+        return read_photo(path, 1600)
+
+    with DecodePool(1, 1600) as pool:
+        results = list(pool.imap(paths, helper))
+    assert [r.path for r in results] == paths  # each once, in order
+    assert all(r.image is not None and r.hash for r in results)
+    # a worker process takes far longer to start than a 250 px photo takes to decode
+    assert helped, "the calling thread never helped"
+    assert len(set(helped)) == len(helped)
+
+
+def test_without_workers_the_helper_does_everything(tmp_path):
+    paths = _photos(tmp_path, 3)
+    helped = []
+    pool = DecodePool(0, 1600)
+    out = list(pool.imap(paths, lambda p: helped.append(p) or read_photo(p, 1600)))
+    assert helped == paths and [r.path for r in out] == paths
+
+
+def test_a_cpu_scan_with_detecting_workers_matches_one_without_and_restores_threads(tmp_path, scan_kwargs):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    _photos(lib, 5)
+    threads = torch.get_num_threads()
+    found = []
+    for workers in (0, 1):
+        cat = new_catalog(tmp_path / f"w{workers}.sqlite")
+        summary = scan_library(cat, [lib], workers=workers, **scan_kwargs)
+        assert summary.scanned == 5 and not summary.errors
+        rows = cat.query(
+            "SELECT photos.path, x1, y1, x2, y2, prob FROM faces JOIN photos ON photos.id = faces.photo_id "
+            "ORDER BY photos.path, x1"
+        )
+        found.append(rows)
+        cat.close()
+        assert torch.get_num_threads() == threads
+    assert len(found[0]) == len(found[1]) >= 5
+    for a, b in zip(*found):
+        assert a["path"] == b["path"]
+        assert np.allclose(
+            [a[k] for k in ("x1", "y1", "x2", "y2")], [b[k] for k in ("x1", "y1", "x2", "y2")], atol=1e-2
+        )
+        assert abs(a["prob"] - b["prob"]) < 1e-5
