@@ -543,44 +543,45 @@ def scan_library(
         if r["hash"] and r["id"] not in stale and r["status"] != "error":
             by_hash.setdefault(r["hash"], []).append(r)
 
-    detector = batcher = None
-    if todo:  # models load only when there is something to read (a rescan of nothing is instant)
-        detector, embedder = load_models(model_name, dev, mtcnn_weights)
-        model_name = str(getattr(embedder, "name", model_name))
-        _check_model(catalog, model_name, model)
-        batcher = _batcher(embedder, batch_size)
-    else:
-        model_name = catalog.get_setting("model") or model_name
-    summary.model = model_name
-    scan = _Scan(catalog, summary, detector, batcher, model_name, min_size, progress, on_photo)
-    scan.total = len(todo)
     n_workers = min(default_workers() if workers is None else max(0, int(workers)), len(todo))
     spec = main_threads = None
     if n_workers and dev == "cpu":  # whole photos detected side by side, one torch thread each
         spec = DetectorSpec(None if mtcnn_weights is None else os.fspath(mtcnn_weights), DETECT_MIN_FACE)
         main_threads = max(1, (os.cpu_count() or 2) - n_workers)
     pool = DecodePool(n_workers, working_size, by_hash.keys(), detector=spec)
-    scan.pool = pool
     moved_ids: set[int] = set()
+    try:
+        detector = batcher = None
+        if todo:  # models load only when there is something to read (a rescan of nothing is instant)
+            pool.start()  # the workers start (and load their detector) while the models load here
+            detector, embedder = load_models(model_name, dev, mtcnn_weights)
+            model_name = str(getattr(embedder, "name", model_name))
+            _check_model(catalog, model_name, model)
+            batcher = _batcher(embedder, batch_size)
+        else:
+            model_name = catalog.get_setting("model") or model_name
+        summary.model = model_name
+        scan = _Scan(catalog, summary, detector, batcher, model_name, min_size, progress, on_photo)
+        scan.total = len(todo)
+        scan.pool = pool
 
-    def helper(path: str) -> Decoded:
-        """A photo no worker has started, read here while this thread would wait (detected too on the CPU)."""
-        result = pool.decode(path)
-        if spec is not None and result.image is not None:
-            with contextlib.suppress(Exception):  # detected again in _handle, which records why
-                result.detections = detect_faces(detector, result.image)
-        return result
+        def helper(path: str) -> Decoded:
+            """Read (and on the CPU detect) a photo no worker has started, instead of waiting."""
+            result = pool.decode(path)
+            if spec is not None and result.image is not None:
+                with contextlib.suppress(Exception):  # detected again in _handle, which records why
+                    result.detections = detect_faces(detector, result.image)
+            return result
 
-    with _torch_threads(main_threads):
-        try:
+        with _torch_threads(main_threads):
             for result in pool.imap((e.path for e in todo), helper):
                 if not control.wait():
                     summary.cancelled = True
                     break
                 _handle(scan, pool, result, known, by_hash, gone, moved_ids, folder_id)
             scan.flush()
-        finally:
-            pool.close()
+    finally:
+        pool.close()
 
     if not summary.cancelled:
         # 5. files gone from the walked folders (and not moved) are missing

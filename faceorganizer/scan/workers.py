@@ -153,6 +153,10 @@ def _detector() -> object | None:
     return _state["detector"]
 
 
+def _warm() -> None:
+    _detector()
+
+
 def _work(path: str, force: bool) -> Decoded:
     out = read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force)
     if out.image is not None:
@@ -226,6 +230,14 @@ class DecodePool:
                 initargs=(os.getpid(), self.max_side, self.known, self.detector),
             )
         return self._executor
+
+    def start(self) -> None:
+        """Start the workers now (they also build their detector), before the first path comes."""
+        if self.workers > 0:
+            try:
+                self._start().submit(_warm)
+            except BrokenProcessPool:
+                self._restart()
 
     def decode(self, path: str, force: bool = False) -> Decoded:
         """Decode one file in the calling thread (no worker)."""
