@@ -183,11 +183,12 @@ def _thumbs(path: str, boxes: list[tuple[float, float, float, float]]) -> list[b
 # ---------------------------------------------------------------------------- parent side
 @dataclass
 class _Slot:
-    """One path in flight: its worker's future, or the result the calling thread made itself."""
+    """One path in flight: its worker's future (once handed out), or the calling thread's result."""
 
     path: str
-    future: Future
+    future: Future | None = None
     result: Decoded | None = None
+    taken: bool = False
 
 
 class DecodePool:
@@ -246,6 +247,9 @@ class DecodePool:
     def imap(self, paths: Iterable[str], helper: Callable[[str], Decoded] | None = None) -> Iterator[Decoded]:
         """Results for ``paths`` in order, decoded ahead in the workers.
 
+        Each worker is handed its next path the moment it finishes one (never a queue of
+        them), so the paths no worker has started stay free for the calling thread.
+
         Args:
             paths: The files.
             helper: Handles one path in the calling thread. While the next result is not
@@ -258,8 +262,10 @@ class DecodePool:
                 yield self.decode(path) if helper is None else helper(path)
             return
         pending: collections.deque[_Slot] = collections.deque()
+        lock = threading.RLock()
         it = iter(paths)
         exhausted = False
+        depth = 1 if helper is not None else 2  # paths handed to each worker at a time
 
         def fill() -> None:
             nonlocal exhausted
@@ -268,20 +274,58 @@ class DecodePool:
                 if path is None:
                     exhausted = True
                     return
-                pending.append(_Slot(path, self._start().submit(_work, path, False)))
+                pending.append(_Slot(path))
+
+        def dispatch(done: Future | None = None) -> None:
+            """Hand free paths to idle workers.
+
+            Also run by the pool's own thread as a future ends (``done``): then it only uses
+            the running pool (a broken one is for the calling thread to mend).
+            """
+            with lock:
+                executor = self._start() if done is None else self._executor
+                busy = sum(1 for s in pending if s.future is not None and not s.future.done())
+                for slot in pending:
+                    if executor is None or busy >= self.workers * depth:
+                        return
+                    if slot.future is None and slot.result is None and not slot.taken:
+                        try:
+                            slot.future = executor.submit(_work, slot.path, False)
+                        except (BrokenProcessPool, RuntimeError):  # broken or shut down
+                            return
+                        slot.future.add_done_callback(dispatch)
+                        busy += 1
+
+        def take() -> _Slot | None:
+            """The earliest path no worker has started, now the calling thread's."""
+            with lock:
+                for slot in pending:
+                    if slot.future is None and slot.result is None and not slot.taken:
+                        slot.taken = True
+                        return slot
+            return None
 
         while True:
-            fill()
+            with lock:
+                fill()
+            dispatch()
             if not pending:
                 return
             head = pending[0]
-            while helper is not None and head.result is None and not head.future.done():
-                slot = next((s for s in pending if s.result is None and s.future.cancel()), None)
+            while head.result is None and not (head.future is not None and head.future.done()):
+                slot = take() if helper is not None else None
                 if slot is None:
                     break
                 slot.result = helper(slot.path)
-                fill()
-            pending.popleft()
+                with lock:
+                    fill()
+                dispatch()
+            if head.result is None and head.future is None:  # no helper and no worker took it yet
+                dispatch()
+                if head.future is None:
+                    head.result = self.decode(head.path)
+            with lock:
+                pending.popleft()
             if head.result is not None:
                 yield head.result
                 continue
@@ -291,13 +335,14 @@ class DecodePool:
             except BrokenProcessPool:
                 result = self._after_crash(head.path)
                 if self.workers == 0:  # no worker could start: decode here from now on
-                    for slot in pending:
+                    for slot in list(pending):
                         yield slot.result or (self.decode(slot.path) if helper is None else helper(slot.path))
                     yield from (self.decode(p) if helper is None else helper(p) for p in it)
                     return
-                for slot in pending:
-                    if slot.result is None:
-                        slot.future = self._start().submit(_work, slot.path, False)
+                with lock:
+                    for slot in pending:
+                        if slot.result is None:
+                            slot.future, slot.taken = None, False
             yield result
 
     def _after_crash(self, path: str) -> Decoded:
