@@ -2,9 +2,9 @@
 
 Builds a deterministic album of phone-size JPEGs (long side 2048-4032 px, 1-5 faces each:
 LFW photos from ../shared pasted at 150-480 px onto smooth textured backgrounds) and scans it
-with :func:`faceorganizer.scan.scan_library` (walk, hash, decode at the working size in
-worker processes, MTCNN, Inception-ResNet-V1 in batches, thumbnails, catalog commits,
-clustering). Speed does not depend on the weight values, so the deterministic ``fill()``
+with :func:`faceorganizer.scan.scan_library` (walk, hash, decode at the working size and
+MTCNN in a worker process and the scan thread side by side, Inception-ResNet-V1 in batches,
+thumbnails, catalog commits, clustering). Speed does not depend on the weight values, so the deterministic ``fill()``
 Inception-ResNet-V1 weights from ../shared/reference/test_weights.py serve for both sides.
 
 The reference is facenet-pytorch's pipeline a user would write: PIL decode, EXIF transpose,
@@ -14,7 +14,7 @@ which cannot share our environment; run it from another interpreter that has it:
 
     python3 -m venv /tmp/fpenv
     /tmp/fpenv/bin/pip install torch torchvision facenet-pytorch numpy Pillow requests tqdm
-    python benchmarks/bench_scan.py --photos 40 --reference-python /tmp/fpenv/bin/python
+    python benchmarks/bench_scan.py --reference-python /tmp/fpenv/bin/python
 
 (``--reference-only`` is what that interpreter runs; it prints one JSON line.)
 
@@ -226,7 +226,12 @@ def run_reference(album: Path, weights: Path, working_size: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--photos", type=int, default=40)
+    parser.add_argument(
+        "--photos",
+        type=int,
+        default=96,
+        help="album size (the scan's worker takes about 2.5 s to start: tiny albums weigh that more)",
+    )
     parser.add_argument(
         "--album", type=Path, default=Path(tempfile.gettempdir()) / "faceorganizer_bench_album"
     )
