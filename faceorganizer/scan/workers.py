@@ -266,6 +266,7 @@ class DecodePool:
         it = iter(paths)
         exhausted = False
         depth = 1 if helper is not None else 2  # paths handed to each worker at a time
+        state = {"broken": False}
 
         def fill() -> None:
             nonlocal exhausted
@@ -292,6 +293,8 @@ class DecodePool:
                         try:
                             slot.future = executor.submit(_work, slot.path, False)
                         except (BrokenProcessPool, RuntimeError):  # broken or shut down
+                            if done is None:
+                                state["broken"] = True  # restarted by the loop below (not under the lock)
                             return
                         slot.future.add_done_callback(dispatch)
                         busy += 1
@@ -306,6 +309,9 @@ class DecodePool:
             return None
 
         while True:
+            if state["broken"]:  # a worker died while idle: a fresh pool for the rest
+                state["broken"] = False
+                self._restart()
             with lock:
                 fill()
             dispatch()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -118,3 +119,20 @@ def test_a_killed_worker_loses_no_photo(tmp_path, helped):
         assert pool._executor not in (None, killed)  # the pool was started again
     assert [r.path for r in out] == paths
     assert all(r.error is None and r.image is not None for r in out)
+
+
+def test_a_worker_that_died_while_idle_is_replaced(tmp_path):
+    paths = _photos(tmp_path, 4)
+    with DecodePool(1, 1600) as pool:
+        assert list(pool.imap(paths[:1]))[0].image is not None
+        dead = pool._executor
+        for proc in list(dead._processes.values()):
+            proc.kill()
+        deadline = time.monotonic() + 10
+        while not dead._broken and time.monotonic() < deadline:  # the pool notices the death
+            time.sleep(0.05)
+        assert dead._broken
+        results = list(pool.imap(paths))
+        assert pool._executor not in (None, dead)
+    assert [r.path for r in results] == paths
+    assert all(r.error is None and r.image is not None for r in results)
