@@ -4,8 +4,9 @@ Builds a deterministic album of phone-size JPEGs (long side 2048-4032 px, 1-5 fa
 LFW photos from ../shared pasted at 150-480 px onto smooth textured backgrounds) and scans it
 with :func:`faceorganizer.scan.scan_library` (walk, hash, decode at the working size and
 MTCNN in a worker process and the scan thread side by side, Inception-ResNet-V1 in batches,
-thumbnails, catalog commits, clustering). Speed does not depend on the weight values, so the deterministic ``fill()``
-Inception-ResNet-V1 weights from ../shared/reference/test_weights.py serve for both sides.
+thumbnails, catalog commits, clustering). Speed does not depend on the weight values, so the
+deterministic ``fill()`` Inception-ResNet-V1 weights from ../shared/reference/test_weights.py
+serve for both sides.
 
 The reference is facenet-pytorch's pipeline a user would write: PIL decode, EXIF transpose,
 resize to the same working size, ``MTCNN(keep_all=True).detect`` + ``extract`` (160 px
