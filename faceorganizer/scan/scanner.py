@@ -547,7 +547,10 @@ def scan_library(
     spec = main_threads = None
     if n_workers and dev == "cpu":  # whole photos detected side by side, one torch thread each
         spec = DetectorSpec(None if mtcnn_weights is None else os.fspath(mtcnn_weights), DETECT_MIN_FACE)
-        main_threads = max(1, (os.cpu_count() or 2) - n_workers)
+        if threading.current_thread() is threading.main_thread():
+            # torch's thread count is process-wide: changing it while other threads may run
+            # torch (the window's) is not safe, so only a scan on the main thread sets it
+            main_threads = max(1, (os.cpu_count() or 2) - n_workers)
     pool = DecodePool(n_workers, working_size, by_hash.keys(), detector=spec)
     moved_ids: set[int] = set()
     try:
