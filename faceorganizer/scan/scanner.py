@@ -471,8 +471,9 @@ def scan_library(
         device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
         batch_size: Faces per embedding batch.
         workers: Worker processes (default :func:`default_workers`; 0 decodes and detects in
-            this thread). On the CPU they detect too, and this thread embeds with the
-            cores they leave.
+            this thread). On the CPU they detect too; a scan on the main thread then
+            embeds with the cores they leave (torch's thread count is process-wide, so a
+            scan on another thread leaves it as it is).
         mtcnn_weights: Folder with ``pnet.pt``, ``rnet.pt``, ``onet.pt`` (default: the cache).
         progress: Called with a :class:`ScanProgress` after each photo.
         control: Pause / resume / cancel from another thread.
