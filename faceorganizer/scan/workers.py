@@ -224,21 +224,24 @@ class DecodePool:
         if self._executor is None:
             import multiprocessing
 
-            self._executor = ProcessPoolExecutor(
+            executor = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
                 initargs=(os.getpid(), self.max_side, self.known, self.detector),
             )
+            # one warm-up task per worker spawns them all here, from this thread: a worker
+            # dies with the thread that started it (PR_SET_PDEATHSIG), so none may be started
+            # from the pool's own thread (where imap's hand-out runs)
+            for _ in range(self.workers):
+                executor.submit(_warm)
+            self._executor = executor
         return self._executor
 
     def start(self) -> None:
         """Start the workers now (they also build their detector), before the first path comes."""
         if self.workers > 0:
-            try:
-                self._start().submit(_warm)
-            except BrokenProcessPool:
-                self._restart()
+            self._start()
 
     def decode(self, path: str, force: bool = False) -> Decoded:
         """Decode one file in the calling thread (no worker)."""
@@ -285,6 +288,8 @@ class DecodePool:
             """
             with lock:
                 executor = self._start() if done is None else self._executor
+                if done is not None and getattr(done, "owner", None) is not executor:
+                    return  # a future of a pool since replaced: its thread must not feed the new one
                 busy = sum(1 for s in pending if s.future is not None and not s.future.done())
                 for slot in pending:
                     if executor is None or busy >= self.workers * depth:
@@ -292,6 +297,7 @@ class DecodePool:
                     if slot.future is None and slot.result is None and not slot.taken:
                         try:
                             slot.future = executor.submit(_work, slot.path, False)
+                            slot.future.owner = executor  # type: ignore[attr-defined]
                         except (BrokenProcessPool, RuntimeError):  # broken or shut down
                             if done is None:
                                 state["broken"] = True  # restarted by the loop below (not under the lock)

@@ -6,7 +6,6 @@ import shutil
 import time
 
 import numpy as np
-import pytest
 import torch
 from photo_library import lfw, new_catalog, scene
 
@@ -102,23 +101,6 @@ def test_a_cpu_scan_with_detecting_workers_matches_one_without_and_restores_thre
             [a[k] for k in ("x1", "y1", "x2", "y2")], [b[k] for k in ("x1", "y1", "x2", "y2")], atol=1e-2
         )
         assert abs(a["prob"] - b["prob"]) < 1e-5
-
-
-@pytest.mark.parametrize("helped", [False, True])
-def test_a_killed_worker_loses_no_photo(tmp_path, helped):
-    paths = _photos(tmp_path, 10)
-    out = []
-    with DecodePool(1, 1600) as pool:
-        helper = (lambda p: read_photo(p, 1600)) if helped else None
-        for i, result in enumerate(pool.imap(paths, helper)):
-            out.append(result)
-            if i == 1:
-                killed = pool._executor
-                for proc in list(killed._processes.values()):
-                    proc.kill()
-        assert pool._executor not in (None, killed)  # the pool was started again
-    assert [r.path for r in out] == paths
-    assert all(r.error is None and r.image is not None for r in out)
 
 
 def test_a_worker_that_died_while_idle_is_replaced(tmp_path):
