@@ -33,6 +33,7 @@ the scan.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -569,14 +570,8 @@ def scan_library(
         scan.total = len(todo)
         scan.pool = pool
 
-        def helper(path: str) -> Decoded:
-            """Read (and on the CPU detect) a photo no worker has started, instead of waiting."""
-            result = pool.decode(path)
-            if spec is not None and result.image is not None:
-                with contextlib.suppress(Exception):  # detected again in _handle, which records why
-                    result.detections = detect_faces(detector, result.image)
-            return result
-
+        # a photo no worker has started is read here (and on the CPU detected) instead of waiting
+        helper = functools.partial(pool.decode, detector=detector if spec is not None else None)
         with _torch_threads(main_threads):
             for result in pool.imap((e.path for e in todo), helper):
                 if not control.wait():

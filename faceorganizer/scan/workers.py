@@ -23,6 +23,7 @@ photo, reported as unreadable; the pool is restarted for the rest.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import sys
@@ -80,8 +81,13 @@ def read_photo(
     max_side: int | None,
     known_hashes: frozenset[str] | set[str] = frozenset(),
     force: bool = False,
+    detector: object | None = None,
 ) -> Decoded:
-    """Stat, read, hash and (unless the hash is known and not ``force``) decode one file."""
+    """Stat, read, hash and (unless the hash is known and not ``force``) decode one file.
+
+    With a ``detector``, the decoded photo's faces are found too (:attr:`Decoded.detections`);
+    if that fails they are left to the scan, which detects again and records why.
+    """
     out = Decoded(path)
     try:
         st = os.stat(path)
@@ -103,6 +109,12 @@ def read_photo(
         out.image, out.scale, out.info = load_photo(path, max_side, data=data)
     except ImageError as e:
         out.error = str(e)
+        return out
+    if detector is not None:
+        from .detection import detect_faces
+
+        with contextlib.suppress(Exception):  # the scan detects again and records why
+            out.detections = detect_faces(detector, out.image)
     return out
 
 
@@ -158,17 +170,7 @@ def _warm() -> None:
 
 
 def _work(path: str, force: bool) -> Decoded:
-    out = read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force)
-    if out.image is not None:
-        detector = _detector()
-        if detector is not None:
-            from .detection import detect_faces
-
-            try:
-                out.detections = detect_faces(detector, out.image)
-            except Exception:  # noqa: BLE001 - the main process detects again and records why
-                out.detections = None
-    return out
+    return read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force, _detector())
 
 
 def _thumbs(path: str, boxes: list[tuple[float, float, float, float]]) -> list[bytes] | None:
@@ -243,9 +245,9 @@ class DecodePool:
         if self.workers > 0:
             self._start()
 
-    def decode(self, path: str, force: bool = False) -> Decoded:
-        """Decode one file in the calling thread (no worker)."""
-        return read_photo(path, self.max_side, self.known, force)
+    def decode(self, path: str, force: bool = False, detector: object | None = None) -> Decoded:
+        """Decode one file in the calling thread (no worker); with ``detector``, detect too."""
+        return read_photo(path, self.max_side, self.known, force, detector)
 
     def imap(self, paths: Iterable[str], helper: Callable[[str], Decoded] | None = None) -> Iterator[Decoded]:
         """Results for ``paths`` in order, decoded ahead in the workers.
@@ -260,16 +262,16 @@ class DecodePool:
                 and handles it with ``helper`` itself, so its core is never idle (and the
                 first photos are not kept waiting while the workers start).
         """
+        here = helper or self.decode
         if self.workers == 0:
-            for path in paths:
-                yield self.decode(path) if helper is None else helper(path)
+            yield from (here(path) for path in paths)
             return
         pending: collections.deque[_Slot] = collections.deque()
         lock = threading.RLock()
         it = iter(paths)
         exhausted = False
         depth = 1 if helper is not None else 2  # paths handed to each worker at a time
-        state = {"broken": False}
+        broken = False
 
         def fill() -> None:
             nonlocal exhausted
@@ -286,6 +288,7 @@ class DecodePool:
             Also run by the pool's own thread as a future ends (``done``): then it only uses
             the running pool (a broken one is for the calling thread to mend).
             """
+            nonlocal broken
             with lock:
                 executor = self._start() if done is None else self._executor
                 if done is not None and getattr(done, "owner", None) is not executor:
@@ -300,7 +303,7 @@ class DecodePool:
                             slot.future.owner = executor  # type: ignore[attr-defined]
                         except (BrokenProcessPool, RuntimeError):  # broken or shut down
                             if done is None:
-                                state["broken"] = True  # restarted by the loop below (not under the lock)
+                                broken = True  # restarted by the loop below (not under the lock)
                             return
                         slot.future.add_done_callback(dispatch)
                         busy += 1
@@ -315,8 +318,8 @@ class DecodePool:
             return None
 
         while True:
-            if state["broken"]:  # a worker died while idle: a fresh pool for the rest
-                state["broken"] = False
+            if broken:  # a worker died while idle: a fresh pool for the rest
+                broken = False
                 self._restart()
             with lock:
                 fill()
@@ -348,8 +351,8 @@ class DecodePool:
                 result = self._after_crash(head.path)
                 if self.workers == 0:  # no worker could start: decode here from now on
                     for slot in list(pending):
-                        yield slot.result or (self.decode(slot.path) if helper is None else helper(slot.path))
-                    yield from (self.decode(p) if helper is None else helper(p) for p in it)
+                        yield slot.result or here(slot.path)
+                    yield from (here(p) for p in it)
                     return
                 with lock:
                     for slot in pending:
