@@ -420,7 +420,7 @@ class _Scan:
         for item, vecs in zip(self.pending, vectors):
             for face, vec in zip(item.rec.faces, vecs):
                 face.embedding = vec
-            sharp = _result_or_none(item.thumbs)
+            sharp = self.pool.thumbnails_result(item.thumbs) if self.pool is not None else None
             if sharp is not None and len(sharp) == len(item.rec.faces):
                 for face, thumb in zip(item.rec.faces, sharp):
                     face.thumbnail = thumb
@@ -429,15 +429,6 @@ class _Scan:
             self.committed(photo_id)
         self.pending = []
         self.pending_faces = 0
-
-
-def _result_or_none(future: Any) -> Any:
-    if future is None:
-        return None
-    try:
-        return future.result()
-    except Exception:  # noqa: BLE001 - a crashed worker: the working-size thumbnails stay
-        return None
 
 
 def _known_photos(catalog: Catalog) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,10 @@ Workers never outlive the scan: they are shut down when it ends (normally, cance
 an exception), they exit when their parent dies (``PR_SET_PDEATHSIG`` on Linux, plus a
 watchdog thread that polls the parent everywhere), and they ignore Ctrl-C (the parent
 handles it). A worker that crashes (a decoder bug on a hostile file) costs that one
-photo, reported as unreadable; the pool is restarted for the rest.
+photo, reported as unreadable; the pool is restarted for the rest. A worker killed from
+outside (the out-of-memory killer, ``kill -9``) costs nothing: its photo is read again.
+Every wait on a worker checks that the workers are alive (:meth:`DecodePool.result`), so a
+worker that dies in the middle of sending its result cannot hang the scan.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -45,6 +49,9 @@ from .hashing import hash_bytes, hash_file
 #: Files up to this size are read into memory once (hash + decode); larger ones are hashed
 #: from disk and decoded from the path.
 READ_LIMIT = 256 << 20
+#: Seconds between two liveness checks of the workers while a result is awaited; a pool
+#: with a dead worker gets as long again to notice by itself before it is broken up.
+LIVENESS_POLL = 0.5
 
 
 @dataclass
@@ -220,7 +227,8 @@ class DecodePool:
         self.detector = detector
         self.window = window or (2 * self.workers + 6)
         self._executor: ProcessPoolExecutor | None = None
-        self._worked = False
+        self._worked = False  # a worker of the current pool started (or returned a result)
+        self._failed_starts = 0
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -235,10 +243,35 @@ class DecodePool:
             # one warm-up task per worker spawns them all here, from this thread: a worker
             # dies with the thread that started it (PR_SET_PDEATHSIG), so none may be started
             # from the pool's own thread (where imap's hand-out runs)
-            for _ in range(self.workers):
-                executor.submit(_warm)
             self._executor = executor
+            for _ in range(self.workers):
+                _submit(executor, _warm).add_done_callback(self._warmed)
         return self._executor
+
+    def _warmed(self, future: Future) -> None:
+        current = getattr(future, "owner", None) is self._executor
+        if current and not future.cancelled() and future.exception() is None:
+            self._worked = True  # a worker came up: a later crash is not "workers cannot start here"
+
+    def result(self, future: Future) -> object:
+        """``future.result()`` of a worker task, without hanging on a dead worker.
+
+        A worker killed while it sends a result leaves half a message in the pool's pipe,
+        and the pool's own thread waits for the rest for ever instead of noticing the death.
+        So while waiting, the workers are checked: when one has died and the pool has not
+        noticed within :data:`LIVENESS_POLL`, it is broken up here, and the future fails with
+        :class:`BrokenProcessPool` as for any other crash.
+        """
+        executor = getattr(future, "owner", None) or self._executor
+        dead_since: float | None = None
+        while not wait_futures([future], timeout=LIVENESS_POLL).done:
+            if executor is None or not _has_dead_worker(executor):
+                continue
+            if dead_since is None:
+                dead_since = time.monotonic()
+            elif time.monotonic() - dead_since >= LIVENESS_POLL:
+                _break_up(executor)
+        return future.result()
 
     def start(self) -> None:
         """Start the workers now (they also build their detector), before the first path comes."""
@@ -299,8 +332,7 @@ class DecodePool:
                         return
                     if slot.future is None and slot.result is None and not slot.taken:
                         try:
-                            slot.future = executor.submit(_work, slot.path, False)
-                            slot.future.owner = executor  # type: ignore[attr-defined]
+                            slot.future = _submit(executor, _work, slot.path, False)
                         except (BrokenProcessPool, RuntimeError):  # broken or shut down
                             if done is None:
                                 broken = True  # restarted by the loop below (not under the lock)
@@ -345,11 +377,12 @@ class DecodePool:
                 yield head.result
                 continue
             try:
-                result = head.future.result()
+                result = self.result(head.future)
                 self._worked = True
             except BrokenProcessPool:
                 result = self._after_crash(head.path)
                 if self.workers == 0:  # no worker could start: decode here from now on
+                    yield result
                     for slot in list(pending):
                         yield slot.result or here(slot.path)
                     yield from (here(p) for p in it)
@@ -361,36 +394,58 @@ class DecodePool:
             yield result
 
     def _after_crash(self, path: str) -> Decoded:
-        """A worker died: did ``path`` kill it (retried alone in a fresh pool), or is the pool unusable?"""
-        self._restart()
-        if not self._worked:
-            # never got one result: the workers cannot start here (e.g. an unguarded __main__)
-            warnings.warn(
-                "decoding worker processes could not start; decoding in the main process", stacklevel=3
-            )
-            self.workers = 0
+        """A worker died: did ``path`` kill it (retried alone in a fresh pool), or is the pool unusable?
+
+        A pool that breaks before any of its workers came up counts as a failed start; after
+        two in a row the workers cannot start here (an unguarded ``__main__``, say), and the
+        rest is decoded in the calling thread. A worker killed once from outside is not that.
+        """
+        if self._pool_failed():
             return self.decode(path)
         try:
-            return self._start().submit(_work, path, False).result()
+            result = self.result(_submit(self._start(), _work, path, False))
+            self._worked = True
+            return result
         except BrokenProcessPool:
-            self._restart()
+            if self._pool_failed():
+                return self.decode(path)
             return Decoded(path, error=f"{path}: the image decoder crashed on this file")
+
+    def _pool_failed(self) -> bool:
+        """Shut the broken pool down; True when the workers are given up (``workers`` is then 0)."""
+        self._failed_starts = 0 if self._worked else self._failed_starts + 1
+        self._restart()
+        if self._failed_starts < 2:
+            return False
+        warnings.warn("decoding worker processes could not start; decoding in the main process", stacklevel=4)
+        self.workers = 0
+        return True
 
     def thumbnails(self, path: str, boxes: list[tuple[float, float, float, float]]) -> Future:
         """Sharper face thumbnails cut from the file (a future of JPEG bytes, or of None on failure)."""
         if self.workers > 0:
             try:
-                return self._start().submit(_thumbs, path, boxes)
+                return _submit(self._start(), _thumbs, path, boxes)
             except BrokenProcessPool:
                 pass
         done: Future = Future()
         done.set_result(_thumbs(path, boxes))
         return done
 
+    def thumbnails_result(self, future: Future | None) -> list[bytes] | None:
+        """What :meth:`thumbnails` made, or None when it failed (a crashed worker included)."""
+        if future is None:
+            return None
+        try:
+            return self.result(future)  # type: ignore[return-value]
+        except Exception:  # noqa: BLE001 - a crashed worker: the working-size thumbnails stay
+            return None
+
     def _restart(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+            self._worked = False
 
     def close(self) -> None:
         """Stop the workers (pending work is dropped); safe to call twice."""
@@ -401,3 +456,34 @@ class DecodePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _submit(executor: ProcessPoolExecutor, fn: Callable, *args: object) -> Future:
+    """``executor.submit``, the future remembering its pool (see :meth:`DecodePool.result`)."""
+    future = executor.submit(fn, *args)
+    future.owner = executor  # type: ignore[attr-defined]
+    return future
+
+
+def _has_dead_worker(executor: ProcessPoolExecutor) -> bool:
+    from multiprocessing.connection import wait
+
+    try:
+        sentinels = [p.sentinel for p in (executor._processes or {}).values()]
+        return bool(sentinels) and bool(wait(sentinels, timeout=0))
+    except (ValueError, OSError):  # a process object already closed: the pool is going
+        return False
+
+
+def _break_up(executor: ProcessPoolExecutor) -> None:
+    """Kill a pool's workers and end its thread's wait on their pipe; the pool then marks itself broken.
+
+    With every worker dead, closing this process's copy of the result pipe's write end
+    leaves the pipe without writers, so the pool thread's read of a half-sent result ends
+    (EOF) and it fails the pending futures with :class:`BrokenProcessPool`.
+    """
+    for process in list((executor._processes or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
+    with contextlib.suppress(Exception):
+        executor._result_queue._writer.close()  # type: ignore[attr-defined]

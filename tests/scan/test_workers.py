@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import shutil
+import signal
+import struct
+import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.queues import SimpleQueue
 
 import numpy as np
+import pytest
 import torch
 from photo_library import lfw, new_catalog, scene
 
 from faceorganizer.scan import scan_library
 from faceorganizer.scan.detection import DetectorSpec, detect_faces, make_detector
-from faceorganizer.scan.workers import DecodePool, read_photo
+from faceorganizer.scan.workers import DecodePool, _submit, read_photo
 
 
 def _photos(tmp_path, count: int) -> list[str]:
@@ -118,3 +126,50 @@ def test_a_worker_that_died_while_idle_is_replaced(tmp_path):
         assert pool._executor not in (None, dead)
     assert [r.path for r in results] == paths
     assert all(r.error is None and r.image is not None for r in results)
+
+
+@pytest.mark.parametrize("helped", [False, True])
+def test_a_worker_killed_mid_photo_loses_no_photo(tmp_path, helped):
+    paths = _photos(tmp_path, 10)
+    out = []
+    with DecodePool(1, 1600) as pool:
+        helper = (lambda p: read_photo(p, 1600)) if helped else None
+        for i, result in enumerate(pool.imap(paths, helper)):
+            out.append(result)
+            if i == 1:  # the worker is reading the next photos: kill it (out of memory, kill -9)
+                killed = pool._executor
+                for proc in list(killed._processes.values()):
+                    proc.kill()
+        assert pool._executor not in (None, killed)  # a fresh pool did the rest
+        assert pool.workers == 1
+    assert [r.path for r in out] == paths
+    assert all(r.error is None and r.image is not None for r in out)
+
+
+def _die_while_sending() -> None:
+    """Worker task: start sending a result, then get killed halfway (the pool's pipe is left mid-message)."""
+    (results,) = [q for q in gc.get_objects() if isinstance(q, SimpleQueue)]
+    os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + b"half a result")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_killed_while_sending_its_result_does_not_hang_the_wait(tmp_path):
+    (path,) = _photos(tmp_path, 1)
+    with DecodePool(1, 1600) as pool:
+        broken = _submit(pool._start(), _die_while_sending)
+        outcome = []
+
+        def wait():
+            try:
+                pool.result(broken)
+            except BaseException as e:  # noqa: BLE001 - what the wait ended with is the test
+                outcome.append(e)
+
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        waiter.join(30)
+        assert not waiter.is_alive(), "the wait on a worker that died mid-send hung"
+        assert len(outcome) == 1 and isinstance(outcome[0], BrokenProcessPool)
+        (result,) = list(pool.imap([path]))  # the pool starts afresh
+        assert result.error is None and result.image is not None
