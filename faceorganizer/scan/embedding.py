@@ -10,7 +10,8 @@ An embedder can take part in two ways:
 * otherwise, for :class:`~faceorganizer.vision.embedders.InceptionResnetEmbedder`, the crops
   are made here exactly as its ``embed`` makes them (facenet-pytorch box crop, 160 px,
   ``(x - 127.5) / 128``) and run through its network in batches, with batch norms folded
-  into the convolutions and channels-last tensors (:func:`fuse_for_inference`);
+  into the convolutions and channels-last tensors (:func:`fuse_for_inference`), on the CPU
+  as fused oneDNN convolutions (:func:`cpu_plan`);
 * any other embedder is called photo by photo through ``embed``.
 
 All three give the vectors ``embed`` gives on each photo (to float rounding).
@@ -90,11 +91,13 @@ class BatchEmbedder:
         emb = self.embedder
         net = emb.net  # type: ignore[attr-defined]
         device = emb.device  # type: ignore[attr-defined]
+        run = cpu_plan(net, self.batch_size) if torch.device(device).type == "cpu" else None
+        run = run or net
         outs = []
         with torch.inference_mode():
             for lo in range(0, len(crops), self.batch_size):
                 chunk = crops[lo : lo + self.batch_size].to(device, memory_format=torch.channels_last)
-                outs.append(net(chunk).float().cpu().numpy())
+                outs.append(run(chunk).float().cpu().numpy())
         return l2_normalize(np.concatenate(outs))
 
 
@@ -122,6 +125,21 @@ def fuse_for_inference(net: Any) -> Any:
         net.to(memory_format=torch.channels_last)
     net._faceorganizer_fused = True
     return net
+
+
+def cpu_plan(net: Any, batch_size: int = 16) -> Any:
+    """The folded network's fused oneDNN plan for the CPU, built once per network (None: unavailable).
+
+    See :mod:`faceorganizer.vision.models.inception_resnet_v1_onednn`; where oneDNN cannot
+    run it, the folded modules embed as before.
+    """
+    plan = getattr(net, "_faceorganizer_onednn", None)
+    if plan is None:
+        from ..vision.models.inception_resnet_v1_onednn import build
+
+        plan = build(fuse_for_inference(net), batch_size) or False
+        net._faceorganizer_onednn = plan
+    return plan or None
 
 
 def _count(prepared: Any, mode: str) -> int:

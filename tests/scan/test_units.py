@@ -220,6 +220,7 @@ def test_batched_fused_embedding_equals_per_photo_embedding(fill_weights_file, m
     np.testing.assert_allclose(out[0], expected[0], atol=1e-5)
     np.testing.assert_allclose(out[2], expected[1], atol=1e-5)
     assert getattr(fused.net, "_faceorganizer_fused", False)
+    assert getattr(fused.net, "_faceorganizer_onednn", None)  # the CPU ran the fused oneDNN plan
     assert not hasattr(plain.net, "_faceorganizer_fused")
 
 
