@@ -35,6 +35,7 @@ setup(
             "faceorganizer.vision._kernels",
             sources=["faceorganizer/vision/_kernels.c"],
             extra_compile_args=flags,
+            libraries=[] if sys.platform == "win32" else ["m"],
             optional=True,
         )
     ],

@@ -12,6 +12,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,74 @@ HOT static void prelu_inplace(float *restrict x, int64_t n, int64_t c, const flo
     }
 }
 
+/* e^x of 8 floats (Cephes' expf polynomial, about 1 ulp; x is clamped to +-88). */
+INLINE v8f exp8(v8f x) {
+    const v8f hi = splat8(88.3762626647949f), lo = splat8(-88.3762626647949f);
+    x = (v8f)(((v8i)(x > hi) & (v8i)hi) | (~(v8i)(x > hi) & (v8i)x));
+    x = (v8f)(((v8i)(x < lo) & (v8i)lo) | (~(v8i)(x < lo) & (v8i)x));
+    v8f fx = x * splat8(1.44269504088896341f) + splat8(0.5f);
+    v8i n = __builtin_convertvector(fx, v8i);
+    v8f fn = __builtin_convertvector(n, v8f);
+    fn = fn - (v8f)((v8i)(fn > fx) & (v8i)splat8(1.0f)); /* floor */
+    n = __builtin_convertvector(fn, v8i);
+    x = x - fn * splat8(0.693359375f) - fn * splat8(-2.12194440e-4f);
+    v8f z = x * x;
+    v8f y = splat8(1.9875691500e-4f);
+    y = y * x + splat8(1.3981999507e-3f);
+    y = y * x + splat8(8.3334519073e-3f);
+    y = y * x + splat8(4.1665795894e-2f);
+    y = y * x + splat8(1.6666665459e-1f);
+    y = y * x + splat8(5.0000001201e-1f);
+    y = y * z + x + splat8(1.0f);
+    v8i bits = (n + 127) << 23;
+    return y * (v8f)bits;
+}
+
+/* Sum of the 8 lanes. */
+INLINE float hsum8(v8f v) {
+    float a[8];
+    memcpy(a, &v, sizeof a);
+    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+/* P-Net's last layer, fused: PReLU of (n, 32) channels-last conv3 outputs, then one 32 -> 5
+ * product per pixel (the face-minus-background logit and the 4 box offsets, weight (5, 32)),
+ * written as reg (n, 4) and prob (n, 2) = (sigmoid(-logit), sigmoid(logit)): the two-class
+ * softmax. The sums and the exponential round differently from torch's (about 1e-7). */
+#define PNET_C3 32
+HOT static void pnet_heads(const float *restrict x, int64_t n, const float *restrict slope,
+                           const float *restrict weight, const float *restrict bias, float *restrict reg,
+                           float *restrict prob) {
+    v8f sv[4], wv[5][4];
+    for (int j = 0; j < 4; j++) {
+        sv[j] = load8(slope + 8 * j);
+        for (int k = 0; k < 5; k++) wv[k][j] = load8(weight + k * PNET_C3 + 8 * j);
+    }
+    for (int64_t i0 = 0; i0 < n; i0 += 8) {
+        const int64_t m = n - i0 < 8 ? n - i0 : 8;
+        float logit[8] = {0};
+        for (int64_t p = 0; p < m; p++) {
+            const float *src = x + (i0 + p) * PNET_C3;
+            v8f v[4];
+            for (int j = 0; j < 4; j++) v[j] = prelu8(load8(src + 8 * j), sv[j]);
+            float out[5];
+            for (int k = 0; k < 5; k++)
+                out[k] = hsum8((wv[k][0] * v[0] + wv[k][1] * v[1]) + (wv[k][2] * v[2] + wv[k][3] * v[3])) + bias[k];
+            for (int k = 0; k < 4; k++) reg[(i0 + p) * 4 + k] = out[k + 1];
+            logit[p] = out[0];
+        }
+        v8f e = exp8(-load8(logit)); /* sigmoid(l) = 1 / (1 + e^-l), sigmoid(-l) = e^-l / (1 + e^-l) */
+        v8f face = splat8(1.0f) / (splat8(1.0f) + e), background = e * face;
+        float f[8], b[8];
+        memcpy(f, &face, sizeof f);
+        memcpy(b, &background, sizeof b);
+        for (int64_t p = 0; p < m; p++) {
+            prob[(i0 + p) * 2] = b[p];
+            prob[(i0 + p) * 2 + 1] = f[p];
+        }
+    }
+}
+
 /* PReLU then k x k, stride s, ceil-mode max pooling of (n, h, w, c) channels-last values
  * into (n, oh, ow, c). PReLU is applied to each window's maximum and minimum only: it is
  * increasing for slopes >= 0 and convex for slopes < 0, so its largest value over a window
@@ -425,6 +494,14 @@ static PyObject *py_prelu_inplace(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
+static PyObject *py_pnet_heads(PyObject *self, PyObject *args) {
+    Py_ssize_t x, n, slope, weight, bias, reg, prob;
+    if (!PyArg_ParseTuple(args, "nnnnnnn", &x, &n, &slope, &weight, &bias, &reg, &prob)) return NULL;
+    Py_BEGIN_ALLOW_THREADS pnet_heads(ADDR(const float, x), n, ADDR(const float, slope), ADDR(const float, weight),
+                                      ADDR(const float, bias), ADDR(float, reg), ADDR(float, prob));
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+}
+
 static PyObject *py_prelu_max_pool(PyObject *self, PyObject *args) {
     Py_ssize_t x, n, h, w, c, slope, k, s, oh, ow, out;
     if (!PyArg_ParseTuple(args, "nnnnnnnnnnn", &x, &n, &h, &w, &c, &slope, &k, &s, &oh, &ow, &out)) return NULL;
@@ -466,6 +543,7 @@ static PyMethodDef methods[] = {
     {"pnet_front", py_pnet_front, METH_VARARGS, "Pyramid-level rows through P-Net conv1, PReLU, pool."},
     {"crops", py_crops, METH_VARARGS, "Standardised area-resized box crops from a summed-area table."},
     {"prelu_inplace", py_prelu_inplace, METH_VARARGS, "In-place channels-last PReLU."},
+    {"pnet_heads", py_pnet_heads, METH_VARARGS, "P-Net's PReLU and 1x1 heads with the softmax."},
     {"prelu_max_pool", py_prelu_max_pool, METH_VARARGS, "Channels-last PReLU + ceil-mode max pooling."},
     {NULL, NULL, 0, NULL},
 };
