@@ -8,7 +8,10 @@
  * Arithmetic follows the torch path: integer bin sums from the summed-area table, then
  * (float)sum * (float)(1/128/(kh*kw)) - 0.99609375; PReLU as max(x, 0) + w * min(x, 0),
  * which equals torch's x > 0 ? x : w * x exactly. Convolution sums are accumulated in a
- * different order than oneDNN's, so they agree to float rounding (about 1e-7 relative).
+ * different order than oneDNN's, so they agree to float rounding (about 1e-7 relative);
+ * P-Net's conv3 goes through Winograd's F(2x2, 3x3) transforms (additions and exact
+ * halvings), which agree to about 1e-6 relative, and its softmax through a polynomial
+ * e^x of about 1 ulp.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -338,29 +341,41 @@ INLINE float hsum8(v8f v) {
  * product per pixel (the face-minus-background logit and the 4 box offsets, weight (5, 32)),
  * written as reg (n, 4) and prob (n, 2) = (sigmoid(-logit), sigmoid(logit)): the two-class
  * softmax. The sums and the exponential round differently from torch's (about 1e-7). */
+#define PNET_C2 16
 #define PNET_C3 32
-HOT static void pnet_heads(const float *restrict x, int64_t n, const float *restrict slope,
-                           const float *restrict weight, const float *restrict bias, float *restrict reg,
-                           float *restrict prob) {
-    v8f sv[4], wv[5][4];
+typedef struct {
+    v8f slope[4], weight[5][4];
+    float bias[5];
+} Heads;
+
+INLINE void heads_init(Heads *h, const float *slope, const float *weight, const float *bias) {
     for (int j = 0; j < 4; j++) {
-        sv[j] = load8(slope + 8 * j);
-        for (int k = 0; k < 5; k++) wv[k][j] = load8(weight + k * PNET_C3 + 8 * j);
+        h->slope[j] = load8(slope + 8 * j);
+        for (int k = 0; k < 5; k++) h->weight[k][j] = load8(weight + k * PNET_C3 + 8 * j);
     }
+    for (int k = 0; k < 5; k++) h->bias[k] = bias[k];
+}
+
+/* One pixel's 32 conv3 values (4 vectors) -> its 4 offsets in reg; returns the logit. */
+INLINE float heads_pixel(const Heads *h, const v8f c[4], float *reg) {
+    v8f v[4];
+    for (int j = 0; j < 4; j++) v[j] = prelu8(c[j], h->slope[j]);
+    float out[5];
+    for (int k = 0; k < 5; k++)
+        out[k] = hsum8((h->weight[k][0] * v[0] + h->weight[k][1] * v[1]) +
+                       (h->weight[k][2] * v[2] + h->weight[k][3] * v[3])) +
+                 h->bias[k];
+    for (int k = 0; k < 4; k++) reg[k] = out[k + 1];
+    return out[0];
+}
+
+/* prob (n, 2) = (sigmoid(-logit), sigmoid(logit)) of n logits. */
+INLINE void softmax2(const float *logit, int64_t n, float *prob) {
     for (int64_t i0 = 0; i0 < n; i0 += 8) {
         const int64_t m = n - i0 < 8 ? n - i0 : 8;
-        float logit[8] = {0};
-        for (int64_t p = 0; p < m; p++) {
-            const float *src = x + (i0 + p) * PNET_C3;
-            v8f v[4];
-            for (int j = 0; j < 4; j++) v[j] = prelu8(load8(src + 8 * j), sv[j]);
-            float out[5];
-            for (int k = 0; k < 5; k++)
-                out[k] = hsum8((wv[k][0] * v[0] + wv[k][1] * v[1]) + (wv[k][2] * v[2] + wv[k][3] * v[3])) + bias[k];
-            for (int k = 0; k < 4; k++) reg[(i0 + p) * 4 + k] = out[k + 1];
-            logit[p] = out[0];
-        }
-        v8f e = exp8(-load8(logit)); /* sigmoid(l) = 1 / (1 + e^-l), sigmoid(-l) = e^-l / (1 + e^-l) */
+        float l[8] = {0};
+        memcpy(l, logit + i0, sizeof(float) * m);
+        v8f e = exp8(-load8(l)); /* sigmoid(l) = 1 / (1 + e^-l), sigmoid(-l) = e^-l / (1 + e^-l) */
         v8f face = splat8(1.0f) / (splat8(1.0f) + e), background = e * face;
         float f[8], b[8];
         memcpy(f, &face, sizeof f);
@@ -370,6 +385,150 @@ HOT static void pnet_heads(const float *restrict x, int64_t n, const float *rest
             prob[(i0 + p) * 2 + 1] = f[p];
         }
     }
+}
+
+HOT static int pnet_heads(const float *restrict x, int64_t n, const float *restrict slope,
+                          const float *restrict weight, const float *restrict bias, float *restrict reg,
+                          float *restrict prob) {
+    Heads h;
+    heads_init(&h, slope, weight, bias);
+    float *logit = malloc(sizeof(float) * (n > 0 ? n : 1));
+    if (!logit) return -1;
+    for (int64_t i = 0; i < n; i++) {
+        v8f c[4];
+        for (int j = 0; j < 4; j++) c[j] = load8(x + i * PNET_C3 + 8 * j);
+        logit[i] = heads_pixel(&h, c, reg + i * 4);
+    }
+    softmax2(logit, n, prob);
+    free(logit);
+    return 0;
+}
+
+#ifndef WT
+#define WT 3 /* tiles of P-Net's Winograd conv3 computed together */
+#endif
+
+/* Winograd F(2x2, 3x3) input transform V = B^T d B of the 4x4 patch at (y0, x0) of image b
+ * of x (n, h, w, 16), zeros past the edge; B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+INLINE void winograd_input(const float *x, int64_t b, int64_t h, int64_t w, int64_t y0, int64_t x0,
+                           float V[16][PNET_C2]) {
+    const v8f zero = splat8(0.0f);
+    for (int q = 0; q < 2; q++) {
+        v8f d[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                const int64_t yy = y0 + i, xx = x0 + j;
+                d[i][j] = (yy < h && xx < w) ? load8(x + ((b * h + yy) * w + xx) * PNET_C2 + 8 * q) : zero;
+            }
+        v8f t[4][4];
+        for (int j = 0; j < 4; j++) {
+            t[0][j] = d[0][j] - d[2][j];
+            t[1][j] = d[1][j] + d[2][j];
+            t[2][j] = d[2][j] - d[1][j];
+            t[3][j] = d[1][j] - d[3][j];
+        }
+        for (int i = 0; i < 4; i++) {
+            v8f v[4] = {t[i][0] - t[i][2], t[i][1] + t[i][2], t[i][2] - t[i][1], t[i][1] - t[i][3]};
+            for (int j = 0; j < 4; j++) memcpy(&V[i * 4 + j][8 * q], &v[j], sizeof(v8f));
+        }
+    }
+}
+
+/* Output transform Y = A^T M A + bias of one tile, A^T = [1 1 1 0; 0 1 -1 -1]: 2x2 pixels. */
+INLINE void winograd_output(const v8f M[16][4], const v8f bias[4], v8f Y[2][2][4]) {
+    for (int k = 0; k < 4; k++) {
+        v8f s[2][4];
+        for (int j = 0; j < 4; j++) {
+            s[0][j] = M[j][k] + M[4 + j][k] + M[8 + j][k];
+            s[1][j] = M[4 + j][k] - M[8 + j][k] - M[12 + j][k];
+        }
+        for (int i = 0; i < 2; i++) {
+            Y[i][0][k] = s[i][0] + s[i][1] + s[i][2] + bias[k];
+            Y[i][1][k] = s[i][1] - s[i][2] - s[i][3] + bias[k];
+        }
+    }
+}
+
+/* P-Net's conv3 (16 -> 32 channels, 3x3, weight (32, 16, 3, 3)) by Winograd's F(2x2, 3x3),
+ * then its PReLU, both heads and the softmax as pnet_heads, never storing conv3's output.
+ * x: (n, h, w, 16) channels-last; reg (n, oh, ow, 4), prob (n, oh, ow, 2), oh = h - 2,
+ * ow = w - 2. The transforms add and subtract (and halve, exactly), so the sums agree with a
+ * direct convolution's to float rounding (about 1e-6 relative). */
+HOT static int pnet_back(const float *restrict x, int64_t n, int64_t h, int64_t w, const float *restrict w3,
+                         const float *restrict b3, const float *restrict slope, const float *restrict hw,
+                         const float *restrict hb, float *restrict reg, float *restrict prob) {
+    const int64_t oh = h - 2, ow = w - 2;
+    if (oh < 1 || ow < 1) return 0;
+    /* U[xi][c][o] = (G g G^T)[xi] of filter (o, c), G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] */
+    float *U = aligned_alloc(32, sizeof(float) * 16 * PNET_C2 * PNET_C3);
+    float *logit = malloc(sizeof(float) * 2 * ow);
+    if (!U || !logit) {
+        free(U), free(logit);
+        return -1;
+    }
+    for (int o = 0; o < PNET_C3; o++)
+        for (int c = 0; c < PNET_C2; c++) {
+            const float *g = w3 + (o * PNET_C2 + c) * 9;
+            float gg[4][3], u[4][4];
+            for (int j = 0; j < 3; j++) {
+                gg[0][j] = g[j];
+                gg[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                gg[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                gg[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i][0] = gg[i][0];
+                u[i][1] = 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]);
+                u[i][2] = 0.5f * (gg[i][0] - gg[i][1] + gg[i][2]);
+                u[i][3] = gg[i][2];
+            }
+            for (int xi = 0; xi < 16; xi++) U[(xi * PNET_C2 + c) * PNET_C3 + o] = u[xi / 4][xi % 4];
+        }
+    Heads hd;
+    heads_init(&hd, slope, hw, hb);
+    v8f bias[4];
+    for (int k = 0; k < 4; k++) bias[k] = load8(b3 + 8 * k);
+    const v8f zero = splat8(0.0f);
+
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t y0 = 0; y0 < oh; y0 += 2) {
+            const int64_t rows = oh - y0 < 2 ? 1 : 2;
+            for (int64_t x0 = 0; x0 < ow; x0 += 2 * WT) { /* WT tiles side by side share U's loads */
+                float V[WT][16][PNET_C2];
+                for (int t = 0; t < WT; t++)
+                    winograd_input(x, b, h, w, y0, x0 + 2 * t < ow ? x0 + 2 * t : x0, V[t]);
+                v8f M[WT][16][4];
+                for (int xi = 0; xi < 16; xi++) {
+                    v8f acc[WT][4];
+                    for (int t = 0; t < WT; t++)
+                        for (int k = 0; k < 4; k++) acc[t][k] = zero;
+                    const float *u = U + xi * PNET_C2 * PNET_C3;
+                    for (int c = 0; c < PNET_C2; c++) {
+                        v8f uk[4];
+                        for (int k = 0; k < 4; k++) uk[k] = load8(u + c * PNET_C3 + 8 * k);
+                        for (int t = 0; t < WT; t++) {
+                            const float v = V[t][xi][c]; /* broadcast by the products */
+                            for (int k = 0; k < 4; k++) acc[t][k] += uk[k] * v;
+                        }
+                    }
+                    for (int t = 0; t < WT; t++)
+                        for (int k = 0; k < 4; k++) M[t][xi][k] = acc[t][k];
+                }
+                for (int t = 0; t < WT && x0 + 2 * t < ow; t++) {
+                    const int64_t tx = x0 + 2 * t, cols = ow - tx < 2 ? 1 : 2;
+                    v8f Y[2][2][4];
+                    winograd_output(M[t], bias, Y);
+                    for (int64_t i = 0; i < rows; i++)
+                        for (int64_t j = 0; j < cols; j++) {
+                            const int64_t px = (b * oh + y0 + i) * ow + tx + j;
+                            logit[i * ow + tx + j] = heads_pixel(&hd, Y[i][j], reg + px * 4);
+                        }
+                }
+            }
+            for (int64_t i = 0; i < rows; i++) softmax2(logit + i * ow, ow, prob + ((b * oh + y0 + i) * ow) * 2);
+        }
+    free(U), free(logit);
+    return 0;
 }
 
 /* PReLU then k x k, stride s, ceil-mode max pooling of (n, h, w, c) channels-last values
@@ -496,10 +655,24 @@ static PyObject *py_prelu_inplace(PyObject *self, PyObject *args) {
 
 static PyObject *py_pnet_heads(PyObject *self, PyObject *args) {
     Py_ssize_t x, n, slope, weight, bias, reg, prob;
+    int rc;
     if (!PyArg_ParseTuple(args, "nnnnnnn", &x, &n, &slope, &weight, &bias, &reg, &prob)) return NULL;
-    Py_BEGIN_ALLOW_THREADS pnet_heads(ADDR(const float, x), n, ADDR(const float, slope), ADDR(const float, weight),
-                                      ADDR(const float, bias), ADDR(float, reg), ADDR(float, prob));
-    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS rc = pnet_heads(ADDR(const float, x), n, ADDR(const float, slope),
+                                           ADDR(const float, weight), ADDR(const float, bias), ADDR(float, reg),
+                                           ADDR(float, prob));
+    Py_END_ALLOW_THREADS if (rc) return kernel_error(rc, "pnet_heads");
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_pnet_back(PyObject *self, PyObject *args) {
+    Py_ssize_t x, n, h, w, w3, b3, slope, hw, hb, reg, prob;
+    int rc;
+    if (!PyArg_ParseTuple(args, "nnnnnnnnnnn", &x, &n, &h, &w, &w3, &b3, &slope, &hw, &hb, &reg, &prob)) return NULL;
+    Py_BEGIN_ALLOW_THREADS rc = pnet_back(ADDR(const float, x), n, h, w, ADDR(const float, w3), ADDR(const float, b3),
+                                          ADDR(const float, slope), ADDR(const float, hw), ADDR(const float, hb),
+                                          ADDR(float, reg), ADDR(float, prob));
+    Py_END_ALLOW_THREADS if (rc) return kernel_error(rc, "pnet_back");
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_prelu_max_pool(PyObject *self, PyObject *args) {
@@ -544,6 +717,7 @@ static PyMethodDef methods[] = {
     {"crops", py_crops, METH_VARARGS, "Standardised area-resized box crops from a summed-area table."},
     {"prelu_inplace", py_prelu_inplace, METH_VARARGS, "In-place channels-last PReLU."},
     {"pnet_heads", py_pnet_heads, METH_VARARGS, "P-Net's PReLU and 1x1 heads with the softmax."},
+    {"pnet_back", py_pnet_back, METH_VARARGS, "P-Net's conv3 (Winograd), PReLU, heads and softmax."},
     {"prelu_max_pool", py_prelu_max_pool, METH_VARARGS, "Channels-last PReLU + ceil-mode max pooling."},
     {NULL, NULL, 0, NULL},
 };

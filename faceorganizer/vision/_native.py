@@ -1,9 +1,10 @@
 """Tensor-level wrappers of the optional C kernels (``faceorganizer.vision._kernels``).
 
 The kernels fuse the memory-bound parts of the MTCNN cascade on the CPU: the summed-area
-table; pyramid levels straight into P-Net's first convolution + PReLU + pooling; box crops
-straight into R-Net's / O-Net's (or crops alone); PReLU (+ pooling) of the later layers;
-greedy NMS (a per-box loop, without the GIL). Each wrapper checks what its kernel assumes
+table; pyramid levels straight into P-Net's first convolution + PReLU + pooling; P-Net's
+conv3 (Winograd's F(2x2, 3x3): 2.25x fewer products than a direct convolution) with its
+PReLU, both heads and the softmax; box crops straight into R-Net's / O-Net's (or crops
+alone); PReLU (+ pooling) of the later layers; greedy NMS (a per-box loop, without the GIL). Each wrapper checks what its kernel assumes
 (CPU, dtype, contiguity); callers use them only when :func:`enabled` says so and fall back
 to torch operators otherwise. The results agree with the torch path to float rounding.
 
@@ -28,6 +29,7 @@ __all__ = [
     "enabled",
     "greedy_nms",
     "integral_band",
+    "pnet_back",
     "pnet_front",
     "pnet_heads",
     "prelu_",
@@ -249,6 +251,51 @@ def pnet_heads(
     _kernels.pnet_heads(
         x.data_ptr(),
         n * h * w,
+        slope.data_ptr(),
+        weight.data_ptr(),
+        bias.data_ptr(),
+        reg.data_ptr(),
+        prob.data_ptr(),
+    )
+    return reg.permute(0, 3, 1, 2), prob.permute(0, 3, 1, 2)
+
+
+def pnet_back(
+    x: torch.Tensor, conv: torch.nn.Conv2d, slope: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """P-Net from conv2's activations on: conv3 (Winograd F(2x2, 3x3)), PReLU, heads, softmax.
+
+    About twice as fast as the direct convolution, and conv3's output is never stored.
+
+    Args:
+        x: conv2's output after PReLU, channels-last ``(N, 16, H, W)`` float32, H and W >= 3.
+        conv: P-Net's ``conv3`` (16 -> 32 channels, 3x3).
+        slope: ``prelu3``'s weight ``(32,)``.
+        weight: The heads' ``(5, 32)`` rows (see :func:`pnet_heads`).
+        bias: The heads' ``(5,)`` biases.
+
+    Returns:
+        ``(reg, prob)``: ``(N, 4, H - 2, W - 2)`` and ``(N, 2, H - 2, W - 2)`` channels-last views.
+    """
+    if x.dim() != 4 or x.shape[1] != 16 or not _channels_last_rows(x) or min(x.shape[2:]) < 3:
+        raise ValueError("pnet_back: expected P-Net's channels-last float32 (N, 16, H>=3, W>=3) conv2 output")
+    w3, b3 = conv.weight.detach().float().contiguous(), conv.bias.detach().float().contiguous()
+    slope = slope.detach().float().contiguous()
+    weight, bias = weight.detach().float().contiguous(), bias.detach().float().contiguous()
+    if w3.shape != (32, 16, 3, 3) or b3.shape != (32,):
+        raise ValueError("pnet_back: expected P-Net's 16 -> 32 channel 3x3 conv3")
+    if slope.shape != (32,) or weight.shape != (5, 32) or bias.shape != (5,):
+        raise ValueError("pnet_back: expected a (32,) slope, a (5, 32) weight and a (5,) bias")
+    n, _, h, w = x.shape
+    reg = torch.empty((n, h - 2, w - 2, 4), dtype=torch.float32)
+    prob = torch.empty((n, h - 2, w - 2, 2), dtype=torch.float32)
+    _kernels.pnet_back(
+        x.data_ptr(),
+        n,
+        h,
+        w,
+        w3.data_ptr(),
+        b3.data_ptr(),
         slope.data_ptr(),
         weight.data_ptr(),
         bias.data_ptr(),

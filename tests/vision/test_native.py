@@ -97,6 +97,44 @@ def test_pnet_heads_equal_prelu_heads_and_softmax(mtcnn_weights_dir, shape):
         _native.pnet_heads(torch.zeros((1, 32, 4, 4)), net.prelu3.weight, head_weight, head_bias)  # NCHW
 
 
+def _pnet_conv2_input(net: PNet, shape: tuple[int, int, int]) -> torch.Tensor:
+    """P-Net's conv2 activations (channels-last) for shape (1, h, w): an LFW face seen at P-Net's scale."""
+    n, h, w = shape
+    side = (2 * h + 6, 2 * w + 6)  # conv1 (-2), pool (/2), conv2 (-2) give (h, w)
+    photo = Image.open(next(shared_path("images", "lfw_sample").glob("*/*.jpg"))).convert("RGB")
+    photo = photo.crop((62, 62, 188, 188)).resize((side[1], side[0]), Image.Resampling.BOX)
+    x = (torch.from_numpy(np.asarray(photo, dtype=np.float32)) - 127.5) / 128
+    x = x.permute(2, 0, 1)[None].repeat(n, 1, 1, 1)
+    with torch.inference_mode():
+        x = max_pool_2x2_ceil(F.prelu(net.conv1(x), net.prelu1.weight))
+        x = F.prelu(net.conv2(x), net.prelu2.weight)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("shape", [(1, 9, 9), (2, 20, 31), (1, 3, 3), (1, 4, 5)])
+def test_pnet_back_equals_conv3_prelu_heads_and_softmax(mtcnn_weights_dir, shape):
+    # Winograd F(2x2, 3x3) tiles, odd sizes (partial edge tiles) and a batch of two
+    net = PNet(weights=mtcnn_weights_dir / "pnet.pt")
+    n, h, w = shape
+    x = _pnet_conv2_input(net, shape)
+    assert x.shape == (n, 16, h, w)
+    weight, bias = net.conv4_1.weight.view(2, 32), net.conv4_1.bias
+    head_weight = torch.cat([(weight[1] - weight[0]).view(1, 32), net.conv4_2.weight.view(4, 32)])
+    head_bias = torch.cat([(bias[1] - bias[0]).view(1), net.conv4_2.bias])
+    with torch.inference_mode():
+        y = F.prelu(net.conv3(x.contiguous()), net.prelu3.weight)
+        expected_prob = F.softmax(net.conv4_1(y), dim=1)
+        expected_reg = net.conv4_2(y)
+        reg, prob = _native.pnet_back(x, net.conv3, net.prelu3.weight, head_weight, head_bias)
+    assert reg.shape == (n, 4, h - 2, w - 2) and prob.shape == (n, 2, h - 2, w - 2)
+    if shape == (1, 9, 9):  # the face fills P-Net's window in the middle
+        assert expected_prob[0, 1].max() > 0.6 > 0.5 > expected_prob[0, 1].min()  # a proposal, and not
+    torch.testing.assert_close(reg, expected_reg, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(prob, expected_prob, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="conv2 output"):
+        _native.pnet_back(x[:, :, :2], net.conv3, net.prelu3.weight, head_weight, head_bias)  # too few rows
+
+
 def test_pnet_agrees_with_and_without_kernels(mtcnn_weights_dir, monkeypatch):
     net = PNet(weights=mtcnn_weights_dir / "pnet.pt")
     g = torch.Generator().manual_seed(4)

@@ -153,14 +153,17 @@ class PNet(_MTCNNStage):
         in one C kernel: :func:`faceorganizer.vision._native.pnet_front`) and continues here.
         """
         x = prelu(self.conv2(x), self.prelu2.weight)
-        x = self.conv3(x)
-        n, c, h, w = x.shape
+        c = self.conv3.out_channels
         # one product for both heads: the face-minus-background logit and the 4 offsets;
         # the two-class softmax is the sigmoid of that difference
         w41, b41 = self.conv4_1.weight.view(2, c), self.conv4_1.bias
         weight = torch.cat([(w41[1] - w41[0]).view(1, c), self.conv4_2.weight.view(4, c)])
         bias = torch.cat([(b41[1] - b41[0]).view(1), self.conv4_2.bias])
-        if _fused(x) and c == 32:  # PReLU, heads and softmax in one C pass
+        if _fused(x) and min(x.shape[2:]) >= 3:  # conv3 (Winograd), PReLU, heads, softmax in C
+            return _native.pnet_back(x, self.conv3, self.prelu3.weight, weight, bias)
+        x = self.conv3(x)
+        n, c, h, w = x.shape
+        if _fused(x):  # PReLU, heads and softmax in one C pass
             return _native.pnet_heads(x, self.prelu3.weight, weight, bias)
         x = prelu(x, self.prelu3.weight)
         heads = torch.addmm(bias, x.permute(0, 2, 3, 1).reshape(n * h * w, c), weight.t())
