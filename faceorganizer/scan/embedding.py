@@ -55,12 +55,11 @@ class BatchEmbedder:
             return self.embedder.prepare(image, boxes, landmarks)  # type: ignore[attr-defined]
         if self.mode == "irv1":
             import torch
-            from PIL import Image
 
             from ..vision.alignment import extract_face
 
-            pil = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), "RGB")
-            crops = torch.stack([extract_face(pil, box, image_size=160, margin=0) for box in boxes])
+            image = np.asarray(image, dtype=np.uint8)  # each face is cut from the array itself
+            crops = torch.stack([extract_face(image, box, image_size=160, margin=0) for box in boxes])
             return (crops - 127.5) / 128.0
         return (image, boxes, landmarks)
 

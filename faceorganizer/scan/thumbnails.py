@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from ..vision.imageio import crop_rgb
+
 #: Side of the square JPEG face thumbnails, in pixels.
 THUMBNAIL_SIZE = 112
 #: Margin added on each side of the box, as a fraction of the box's longer side.
@@ -45,8 +47,7 @@ def padded_side(box: Sequence[float]) -> float:
 
 def thumbnail_jpeg(image: Image.Image | np.ndarray, box: Sequence[float]) -> bytes:
     """The thumbnail JPEG of ``box`` (in ``image`` pixels)."""
-    pil = image if isinstance(image, Image.Image) else Image.fromarray(np.ascontiguousarray(image), "RGB")
-    crop = pil.crop(thumbnail_rect(box))
+    crop = crop_rgb(image, thumbnail_rect(box))
     crop = crop.resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
     crop.save(buf, "JPEG", quality=85)

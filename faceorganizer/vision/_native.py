@@ -4,9 +4,10 @@ The kernels fuse the memory-bound parts of the MTCNN cascade on the CPU: the sum
 table; pyramid levels straight into P-Net's first convolution + PReLU + pooling; P-Net's
 conv3 (Winograd's F(2x2, 3x3): 2.25x fewer products than a direct convolution) with its
 PReLU, both heads and the softmax; box crops straight into R-Net's / O-Net's (or crops
-alone); PReLU (+ pooling) of the later layers; greedy NMS (a per-box loop, without the GIL). Each wrapper checks what its kernel assumes
-(CPU, dtype, contiguity); callers use them only when :func:`enabled` says so and fall back
-to torch operators otherwise. The results agree with the torch path to float rounding.
+alone); PReLU (+ pooling) of the later layers; greedy NMS (a per-box loop, without the GIL).
+Each wrapper checks what its kernel assumes (CPU, dtype, contiguity); callers use them only
+when :func:`enabled` says so and fall back to torch operators otherwise. The results agree
+with the torch path to float rounding.
 
 The extension is built at install time when a C compiler is present. Set
 ``FACEORGANIZER_NATIVE=0`` to run the pure-torch path.

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from .errors import ImageError
-from .imageio import to_rgb
+from .imageio import crop_rgb, to_rgb
 
 __all__ = ["crop_box", "crop_resize", "extract_face", "face_save_paths", "image_size_of", "save_face"]
 
@@ -68,7 +68,11 @@ def crop_resize(
     img: Image.Image | np.ndarray | torch.Tensor, box: Sequence[int], image_size: int
 ) -> Image.Image:
     """Crop the integer rectangle ``box`` and resize it (bilinear) to a square PIL image."""
-    return _as_pil(img).crop(tuple(box)).resize((image_size, image_size), Image.BILINEAR)
+    if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:
+        crop = crop_rgb(img, tuple(box))  # only the rectangle becomes a PIL image
+    else:
+        crop = _as_pil(img).crop(tuple(box))
+    return crop.resize((image_size, image_size), Image.BILINEAR)
 
 
 def save_face(face: Image.Image, path: str | os.PathLike[str]) -> None:

@@ -45,6 +45,25 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def crop_rgb(image: Image.Image | np.ndarray, rect: tuple[int, int, int, int]) -> Image.Image:
+    """The integer rectangle ``rect`` of an RGB image as a PIL image, black outside the image.
+
+    Equal to ``Image.fromarray(image).crop(rect)``, but an ``H x W x 3`` uint8 array is cut
+    before it becomes a PIL image, so only the rectangle is copied (not the whole photo).
+    """
+    if isinstance(image, Image.Image):
+        return image.crop(rect)
+    x1, y1, x2, y2 = (int(v) for v in rect)
+    h, w = image.shape[:2]
+    if 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h:
+        return Image.fromarray(np.ascontiguousarray(image[y1:y2, x1:x2]), "RGB")
+    out = np.zeros((max(0, y2 - y1), max(0, x2 - x1), 3), np.uint8)
+    ax1, ay1, ax2, ay2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
+    if ax1 < ax2 and ay1 < ay2:
+        out[ay1 - y1 : ay2 - y1, ax1 - x1 : ax2 - x1] = image[ay1:ay2, ax1:ax2]
+    return Image.fromarray(out, "RGB")
+
+
 def check_pixel_limit(path: object, width: int, height: int, max_pixels: int | None) -> None:
     """Refuse an image of more than ``max_pixels`` pixels (a decompression bomb) before decoding it.
 

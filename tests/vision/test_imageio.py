@@ -94,3 +94,18 @@ def test_decompression_bomb_is_refused(tmp_path):
 def test_tiny_image_loads(tmp_path):
     path = _save(Image.new("P", (1, 1)), tmp_path / "dot.gif")
     assert load_image(path).size == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "rect",
+    [(10, 5, 40, 33), (0, 0, 64, 48), (-7, -3, 20, 15), (50, 40, 80, 70), (70, 60, 90, 80), (3, 4, 4, 5)],
+)
+def test_crop_rgb_of_an_array_equals_pil_crop_black_outside(rect):
+    from faceorganizer.vision.imageio import crop_rgb
+
+    array = np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    whole = Image.fromarray(array, "RGB")
+    got = crop_rgb(array, rect)
+    assert got.mode == "RGB" and got.size == (rect[2] - rect[0], rect[3] - rect[1])
+    assert np.array_equal(np.asarray(got), np.asarray(whole.crop(rect)))
+    assert np.array_equal(np.asarray(crop_rgb(whole, rect)), np.asarray(whole.crop(rect)))
