@@ -90,7 +90,7 @@ class BatchEmbedder:
         emb = self.embedder
         net = emb.net  # type: ignore[attr-defined]
         device = emb.device  # type: ignore[attr-defined]
-        run = cpu_plan(net, self.batch_size) if torch.device(device).type == "cpu" else None
+        run = cpu_plan(net) if torch.device(device).type == "cpu" else None
         run = run or net
         outs = []
         with torch.inference_mode():
@@ -109,7 +109,7 @@ def fuse_for_inference(net: Any) -> Any:
     Done once per network; later calls return it unchanged.
     """
     import torch
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
 
     from ..vision.models.inception_resnet_v1 import BasicConv2d
 
@@ -119,14 +119,17 @@ def fuse_for_inference(net: Any) -> Any:
     with torch.no_grad():
         for module in net.modules():
             if isinstance(module, BasicConv2d) and isinstance(module.bn, torch.nn.BatchNorm2d):
-                module.conv = fuse_conv_bn_eval(module.conv, module.bn)
+                conv, bn = module.conv, module.bn  # folded in place (no copy of the module)
+                conv.weight, conv.bias = fuse_conv_bn_weights(
+                    conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
+                )
                 module.bn = torch.nn.Identity()
         net.to(memory_format=torch.channels_last)
     net._faceorganizer_fused = True
     return net
 
 
-def cpu_plan(net: Any, batch_size: int = 16) -> Any:
+def cpu_plan(net: Any) -> Any:
     """The folded network's fused oneDNN plan for the CPU, built once per network (None: unavailable).
 
     See :mod:`faceorganizer.vision.models.inception_resnet_v1_onednn`; where oneDNN cannot
@@ -136,7 +139,7 @@ def cpu_plan(net: Any, batch_size: int = 16) -> Any:
     if plan is None:
         from ..vision.models.inception_resnet_v1_onednn import build
 
-        plan = build(fuse_for_inference(net), batch_size) or False
+        plan = build(fuse_for_inference(net)) or False
         net._faceorganizer_onednn = plan
     return plan or None
 

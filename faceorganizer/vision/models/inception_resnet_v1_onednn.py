@@ -156,24 +156,25 @@ class OneDNNInceptionResnet:
         return F.normalize(x, p=2, dim=1)
 
 
-def build(net: InceptionResnetV1, batch_size: int = 16) -> OneDNNInceptionResnet | None:
+def build(net: InceptionResnetV1, probe: int = 2) -> OneDNNInceptionResnet | None:
     """The fused plan of a folded, eval-mode ``net`` on the CPU, or None where oneDNN cannot run it.
 
-    A probe batch of ``batch_size`` random faces sets the weights' layout, and the plan is
-    kept only if its embeddings match ``net``'s within :data:`TOLERANCE`.
+    A probe batch of ``probe`` random faces sets the weights' layout (which serves any batch
+    size as well), and the plan is kept only if its embeddings match ``net``'s within
+    :data:`TOLERANCE`.
     """
     try:
         if not torch.backends.mkldnn.is_available() or net.classify:
             return None
         plan = OneDNNInceptionResnet(net)
-        probe = torch.randn(max(1, batch_size), 3, 160, 160, generator=torch.Generator().manual_seed(0))
-        probe = probe.contiguous(memory_format=torch.channels_last)
+        faces = torch.randn(max(1, probe), 3, 160, 160, generator=torch.Generator().manual_seed(0))
+        faces = faces.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            expected = net(probe)
-            plan(probe)  # records each convolution's input shape
+            expected = net(faces)
+            plan(faces)  # records each convolution's input shape
             for conv in plan.convs():
                 conv.pack()
-            got = plan(probe)
+            got = plan(faces)
         if not bool((got - expected).abs().max() <= TOLERANCE):
             return None
         return plan

@@ -21,7 +21,7 @@ def _folded() -> InceptionResnetV1:
 
 @pytest.fixture(scope="module")
 def plan() -> onednn.OneDNNInceptionResnet:
-    built = onednn.build(_folded(), batch_size=4)
+    built = onednn.build(_folded(), probe=4)
     assert built is not None, "torch's oneDNN operators are missing or disagree with the modules"
     return built
 
