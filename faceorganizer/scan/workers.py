@@ -1,8 +1,11 @@
 """Decoding worker processes: read, hash, decode (and on the CPU detect) photos while the networks run.
 
-:class:`DecodePool` hands paths to ``workers`` spawned processes (spawn: safe with torch
-and threads, the same on Linux, macOS and Windows) and yields their results in order, with
-at most ``window`` photos decoded ahead (memory stays flat however large the library).
+:class:`DecodePool` hands paths to ``workers`` processes and yields their results in order,
+with at most ``window`` photos decoded ahead (memory stays flat however large the library).
+The workers are forked from a single-threaded Linux process (the command line: they start
+at once, torch and the models already loaded, instead of importing torch for a second and
+a half each) and spawned everywhere else (spawn is safe beside other threads, such as the
+window's, and the same on Linux, macOS and Windows); see :func:`start_method`.
 Each worker reads a file once, hashes the bytes (:mod:`.hashing`) and decodes them
 (:func:`.decode.load_photo`); a file whose hash the catalog already knows is not decoded
 (a move or a copy needs no detection). ``workers=0`` does the same in the calling thread.
@@ -201,6 +204,30 @@ def _thumbs(path: str, boxes: list[tuple[float, float, float, float]]) -> list[b
 
 
 # ---------------------------------------------------------------------------- parent side
+#: Environment variable that forces how workers start (``spawn`` or ``fork``).
+START_METHOD_ENV = "FACEORGANIZER_WORKER_START"
+
+
+def start_method() -> str:
+    """How worker processes start here: ``fork`` or ``spawn``.
+
+    ``fork`` only on Linux from a process whose only thread is the main one (the command
+    line, a script): the child is a copy that needs no imports. A thread beside it (the
+    window's GUI, the scan's own QThread) could hold a lock at the moment of the copy, so
+    then, and on macOS and Windows, ``spawn``. :data:`START_METHOD_ENV` overrides it.
+    """
+    import multiprocessing
+
+    forced = os.environ.get(START_METHOD_ENV, "")
+    if forced in multiprocessing.get_all_start_methods():
+        return forced
+    single = threading.current_thread() is threading.main_thread() and threading.active_count() == 1
+    if sys.platform.startswith("linux") and single and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
+
 @dataclass
 class _Slot:
     """One path in flight: its worker's future (once handed out), or the calling thread's result."""
@@ -247,7 +274,7 @@ class DecodePool:
 
             executor = ProcessPoolExecutor(
                 self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=multiprocessing.get_context(start_method()),
                 initializer=_init_worker,
                 initargs=(os.getpid(), self.max_side, self.known, self.detector),
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gc
+import multiprocessing
 import os
 import shutil
 import signal
@@ -148,7 +148,8 @@ def test_a_worker_killed_mid_photo_loses_no_photo(tmp_path, helped):
 
 def _die_while_sending() -> None:
     """Worker task: start sending a result, then get killed halfway (the pool's pipe is left mid-message)."""
-    (results,) = [q for q in gc.get_objects() if isinstance(q, SimpleQueue)]
+    results = multiprocessing.current_process()._args[1]  # _process_worker(call_queue, result_queue, ...)
+    assert isinstance(results, SimpleQueue)
     os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + b"half a result")
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -173,3 +174,29 @@ def test_a_worker_killed_while_sending_its_result_does_not_hang_the_wait(tmp_pat
         assert len(outcome) == 1 and isinstance(outcome[0], BrokenProcessPool)
         (result,) = list(pool.imap([path]))  # the pool starts afresh
         assert result.error is None and result.image is not None
+
+
+def test_workers_fork_only_from_a_single_threaded_linux_process(monkeypatch):
+    import sys
+
+    from faceorganizer.scan import workers
+
+    monkeypatch.delenv(workers.START_METHOD_ENV, raising=False)
+    with monkeypatch.context() as alone:
+        alone.setattr(threading, "active_count", lambda: 1)  # the command line: the main thread only
+        assert workers.start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(workers.start_method()))  # a scan in a thread
+    thread.start()
+    thread.join()
+    beside = threading.Event()
+    other = threading.Thread(target=beside.wait)  # a thread beside the main one (a GUI)
+    other.start()
+    try:
+        seen.append(workers.start_method())
+    finally:
+        beside.set()
+        other.join()
+    assert seen == ["spawn", "spawn"]
+    monkeypatch.setenv(workers.START_METHOD_ENV, "spawn")
+    assert workers.start_method() == "spawn"
