@@ -227,7 +227,6 @@ def start_method() -> str:
     return "spawn"
 
 
-
 @dataclass
 class _Slot:
     """One path in flight: its worker's future (once handed out), or the calling thread's result."""
