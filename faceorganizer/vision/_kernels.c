@@ -387,23 +387,6 @@ INLINE void softmax2(const float *logit, int64_t n, float *prob) {
     }
 }
 
-HOT static int pnet_heads(const float *restrict x, int64_t n, const float *restrict slope,
-                          const float *restrict weight, const float *restrict bias, float *restrict reg,
-                          float *restrict prob) {
-    Heads h;
-    heads_init(&h, slope, weight, bias);
-    float *logit = malloc(sizeof(float) * (n > 0 ? n : 1));
-    if (!logit) return -1;
-    for (int64_t i = 0; i < n; i++) {
-        v8f c[4];
-        for (int j = 0; j < 4; j++) c[j] = load8(x + i * PNET_C3 + 8 * j);
-        logit[i] = heads_pixel(&h, c, reg + i * 4);
-    }
-    softmax2(logit, n, prob);
-    free(logit);
-    return 0;
-}
-
 #ifndef WT
 #define WT 3 /* tiles of P-Net's Winograd conv3 computed together */
 #endif
@@ -450,7 +433,7 @@ INLINE void winograd_output(const v8f M[16][4], const v8f bias[4], v8f Y[2][2][4
 }
 
 /* P-Net's conv3 (16 -> 32 channels, 3x3, weight (32, 16, 3, 3)) by Winograd's F(2x2, 3x3),
- * then its PReLU, both heads and the softmax as pnet_heads, never storing conv3's output.
+ * then its PReLU, both heads and the softmax (heads_pixel, softmax2), never storing conv3's output.
  * x: (n, h, w, 16) channels-last; reg (n, oh, ow, 4), prob (n, oh, ow, 2), oh = h - 2,
  * ow = w - 2. The transforms add and subtract (and halve, exactly), so the sums agree with a
  * direct convolution's to float rounding (about 1e-6 relative). */
@@ -653,17 +636,6 @@ static PyObject *py_prelu_inplace(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
-static PyObject *py_pnet_heads(PyObject *self, PyObject *args) {
-    Py_ssize_t x, n, slope, weight, bias, reg, prob;
-    int rc;
-    if (!PyArg_ParseTuple(args, "nnnnnnn", &x, &n, &slope, &weight, &bias, &reg, &prob)) return NULL;
-    Py_BEGIN_ALLOW_THREADS rc = pnet_heads(ADDR(const float, x), n, ADDR(const float, slope),
-                                           ADDR(const float, weight), ADDR(const float, bias), ADDR(float, reg),
-                                           ADDR(float, prob));
-    Py_END_ALLOW_THREADS if (rc) return kernel_error(rc, "pnet_heads");
-    Py_RETURN_NONE;
-}
-
 static PyObject *py_pnet_back(PyObject *self, PyObject *args) {
     Py_ssize_t x, n, h, w, w3, b3, slope, hw, hb, reg, prob;
     int rc;
@@ -716,7 +688,6 @@ static PyMethodDef methods[] = {
     {"pnet_front", py_pnet_front, METH_VARARGS, "Pyramid-level rows through P-Net conv1, PReLU, pool."},
     {"crops", py_crops, METH_VARARGS, "Standardised area-resized box crops from a summed-area table."},
     {"prelu_inplace", py_prelu_inplace, METH_VARARGS, "In-place channels-last PReLU."},
-    {"pnet_heads", py_pnet_heads, METH_VARARGS, "P-Net's PReLU and 1x1 heads with the softmax."},
     {"pnet_back", py_pnet_back, METH_VARARGS, "P-Net's conv3 (Winograd), PReLU, heads and softmax."},
     {"prelu_max_pool", py_prelu_max_pool, METH_VARARGS, "Channels-last PReLU + ceil-mode max pooling."},
     {NULL, NULL, 0, NULL},

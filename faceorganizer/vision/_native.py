@@ -32,7 +32,6 @@ __all__ = [
     "integral_band",
     "pnet_back",
     "pnet_front",
-    "pnet_heads",
     "prelu_",
     "prelu_max_pool",
     "stage_front",
@@ -226,41 +225,6 @@ def prelu_max_pool(x: torch.Tensor, weight: torch.Tensor, kernel: int, stride: i
     return out.permute(0, 3, 1, 2)
 
 
-def pnet_heads(
-    x: torch.Tensor, slope: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """P-Net's PReLU, both 1x1 heads and the softmax in one pass over its conv3 output.
-
-    Args:
-        x: conv3's output before PReLU, channels-last ``(N, 32, H, W)`` float32.
-        slope: ``prelu3``'s weight ``(32,)``.
-        weight: ``(5, 32)``: the face-minus-background logit's row, then the 4 box offsets'.
-        bias: ``(5,)`` likewise.
-
-    Returns:
-        ``(reg, prob)``: ``(N, 4, H, W)`` and ``(N, 2, H, W)`` channels-last views.
-    """
-    if x.dim() != 4 or x.shape[1] != 32 or not _channels_last_rows(x):
-        raise ValueError("pnet_heads: expected P-Net's channels-last float32 (N, 32, H, W) conv3 output")
-    n, c, h, w = x.shape
-    slope = slope.detach().float().contiguous()
-    weight, bias = weight.detach().float().contiguous(), bias.detach().float().contiguous()
-    if slope.shape != (32,) or weight.shape != (5, 32) or bias.shape != (5,):
-        raise ValueError("pnet_heads: expected a (32,) slope, a (5, 32) weight and a (5,) bias")
-    reg = torch.empty((n, h, w, 4), dtype=torch.float32)
-    prob = torch.empty((n, h, w, 2), dtype=torch.float32)
-    _kernels.pnet_heads(
-        x.data_ptr(),
-        n * h * w,
-        slope.data_ptr(),
-        weight.data_ptr(),
-        bias.data_ptr(),
-        reg.data_ptr(),
-        prob.data_ptr(),
-    )
-    return reg.permute(0, 3, 1, 2), prob.permute(0, 3, 1, 2)
-
-
 def pnet_back(
     x: torch.Tensor, conv: torch.nn.Conv2d, slope: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -272,8 +236,8 @@ def pnet_back(
         x: conv2's output after PReLU, channels-last ``(N, 16, H, W)`` float32, H and W >= 3.
         conv: P-Net's ``conv3`` (16 -> 32 channels, 3x3).
         slope: ``prelu3``'s weight ``(32,)``.
-        weight: The heads' ``(5, 32)`` rows (see :func:`pnet_heads`).
-        bias: The heads' ``(5,)`` biases.
+        weight: ``(5, 32)``: the face-minus-background logit's row, then the 4 box offsets'.
+        bias: ``(5,)`` likewise.
 
     Returns:
         ``(reg, prob)``: ``(N, 4, H - 2, W - 2)`` and ``(N, 2, H - 2, W - 2)`` channels-last views.

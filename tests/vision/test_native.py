@@ -76,27 +76,6 @@ def test_pnet_front_equals_level_conv_prelu_pool(mtcnn_weights_dir, level, rows)
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("shape", [(1, 37, 53), (2, 5, 3), (1, 1, 1)])
-def test_pnet_heads_equal_prelu_heads_and_softmax(mtcnn_weights_dir, shape):
-    net = PNet(weights=mtcnn_weights_dir / "pnet.pt")
-    n, h, w = shape
-    g = torch.Generator().manual_seed(h * w)
-    x = (torch.randn((n, h, w, 32), generator=g) * 4).permute(0, 3, 1, 2)  # channels-last, logits up to ~+-60
-    weight, bias = net.conv4_1.weight.view(2, 32), net.conv4_1.bias
-    head_weight = torch.cat([(weight[1] - weight[0]).view(1, 32), net.conv4_2.weight.view(4, 32)])
-    head_bias = torch.cat([(bias[1] - bias[0]).view(1), net.conv4_2.bias])
-    with torch.inference_mode():
-        y = F.prelu(x.contiguous(), net.prelu3.weight)
-        expected_prob = F.softmax(net.conv4_1(y), dim=1)
-        expected_reg = net.conv4_2(y)
-        reg, prob = _native.pnet_heads(x, net.prelu3.weight, head_weight, head_bias)
-    assert reg.shape == (n, 4, h, w) and prob.shape == (n, 2, h, w)
-    torch.testing.assert_close(reg, expected_reg, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(prob, expected_prob, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="conv3 output"):
-        _native.pnet_heads(torch.zeros((1, 32, 4, 4)), net.prelu3.weight, head_weight, head_bias)  # NCHW
-
-
 def _pnet_conv2_input(net: PNet, shape: tuple[int, int, int]) -> torch.Tensor:
     """P-Net's conv2 activations (channels-last) for shape (1, h, w): an LFW face seen at P-Net's scale."""
     n, h, w = shape

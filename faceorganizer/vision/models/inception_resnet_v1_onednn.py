@@ -58,11 +58,8 @@ class _Conv:
             )
 
 
-def _conv(module: BasicConv2d) -> _Conv:
-    return _Conv([module.conv])
-
-
-def _heads(modules: list[BasicConv2d]) -> _Conv:
+def _conv(*modules: BasicConv2d) -> _Conv:
+    """The convolution of one ``BasicConv2d``, or of several side by side (one block's 1x1 heads)."""
     return _Conv([m.conv for m in modules])
 
 
@@ -82,7 +79,7 @@ class OneDNNInceptionResnet:
         self.stem2 = [_conv(m) for m in (net.conv2d_3b, net.conv2d_4a, net.conv2d_4b)]
         self.block35 = [
             (
-                _heads([b.branch0, b.branch1[0], b.branch2[0]]),
+                _conv(b.branch0, b.branch1[0], b.branch2[0]),
                 _conv(b.branch1[1]),
                 _conv(b.branch2[1]),
                 _conv(b.branch2[2]),
@@ -94,7 +91,7 @@ class OneDNNInceptionResnet:
         self.mixed6 = (_conv(m6.branch0), _conv(m6.branch1[0]), _conv(m6.branch1[1]), _conv(m6.branch1[2]))
         self.block17 = [
             (
-                _heads([b.branch0, b.branch1[0]]),
+                _conv(b.branch0, b.branch1[0]),
                 _conv(b.branch1[1]),
                 _conv(b.branch1[2]),
                 _Conv([b.conv2d], b.scale),
@@ -103,7 +100,7 @@ class OneDNNInceptionResnet:
         ]
         m7 = net.mixed_7a
         self.mixed7 = (
-            _heads([m7.branch0[0], m7.branch1[0], m7.branch2[0]]),
+            _conv(m7.branch0[0], m7.branch1[0], m7.branch2[0]),
             _conv(m7.branch0[1]),
             _conv(m7.branch1[1]),
             _conv(m7.branch2[1]),
@@ -111,7 +108,7 @@ class OneDNNInceptionResnet:
         )
         self.block8 = [
             (
-                _heads([b.branch0, b.branch1[0]]),
+                _conv(b.branch0, b.branch1[0]),
                 _conv(b.branch1[1]),
                 _conv(b.branch1[2]),
                 _Conv([b.conv2d], b.scale),

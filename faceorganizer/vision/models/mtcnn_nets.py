@@ -161,11 +161,8 @@ class PNet(_MTCNNStage):
         bias = torch.cat([(b41[1] - b41[0]).view(1), self.conv4_2.bias])
         if _fused(x) and min(x.shape[2:]) >= 3:  # conv3 (Winograd), PReLU, heads, softmax in C
             return _native.pnet_back(x, self.conv3, self.prelu3.weight, weight, bias)
-        x = self.conv3(x)
+        x = prelu(self.conv3(x), self.prelu3.weight)
         n, c, h, w = x.shape
-        if _fused(x):  # PReLU, heads and softmax in one C pass
-            return _native.pnet_heads(x, self.prelu3.weight, weight, bias)
-        x = prelu(x, self.prelu3.weight)
         heads = torch.addmm(bias, x.permute(0, 2, 3, 1).reshape(n * h * w, c), weight.t())
         margin = heads[:, :1]
         prob = torch.sigmoid(torch.cat([-margin, margin], dim=1))
