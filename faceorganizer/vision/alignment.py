@@ -36,7 +36,8 @@ def image_size_of(img: Image.Image | np.ndarray | torch.Tensor) -> tuple[int, in
     raise ImageError(f"unsupported image type {type(img).__name__}")
 
 
-def _as_pil(img: Image.Image | np.ndarray | torch.Tensor) -> Image.Image:
+def _as_rgb(img: Image.Image | np.ndarray | torch.Tensor) -> Image.Image | np.ndarray:
+    """An RGB PIL image, or an ``H x W x 3`` uint8 array (not copied into a PIL image)."""
     if isinstance(img, Image.Image):
         return to_rgb(img)
     if isinstance(img, torch.Tensor):
@@ -46,7 +47,7 @@ def _as_pil(img: Image.Image | np.ndarray | torch.Tensor) -> Image.Image:
         raise ImageError(f"expected an H x W x 3 image, got shape {arr.shape}")
     if arr.dtype != np.uint8:
         arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
-    return Image.fromarray(np.ascontiguousarray(arr), mode="RGB")
+    return arr
 
 
 def crop_box(
@@ -68,11 +69,8 @@ def crop_resize(
     img: Image.Image | np.ndarray | torch.Tensor, box: Sequence[int], image_size: int
 ) -> Image.Image:
     """Crop the integer rectangle ``box`` and resize it (bilinear) to a square PIL image."""
-    if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:
-        crop = crop_rgb(img, tuple(box))  # only the rectangle becomes a PIL image
-    else:
-        crop = _as_pil(img).crop(tuple(box))
-    return crop.resize((image_size, image_size), Image.BILINEAR)
+    # an array is cut first: only the rectangle becomes a PIL image, not the whole photo
+    return crop_rgb(_as_rgb(img), tuple(box)).resize((image_size, image_size), Image.BILINEAR)
 
 
 def save_face(face: Image.Image, path: str | os.PathLike[str]) -> None:
