@@ -6,15 +6,16 @@ size*: its long side is at most ``max_side`` pixels (the scan uses the catalog s
 20 px face of a 12-megapixel phone photo above MTCNN's 12 px input while cutting the
 detector's work about fivefold). Large JPEGs are decoded through Pillow's draft mode (the
 decoder's DCT scaling by 1/2, 1/4 or 1/8, chosen so the result is still at least the
-working size), then resized to the working size exactly. Face boxes found on the working
-image map back to upright full-resolution pixels by multiplying with
+working size), then resized to the working size exactly (bilinear with antialiasing, by
+torch's vectorised uint8 kernel: :func:`~faceorganizer.vision.imageio.resize_rgb`). Face
+boxes found on the working image map back to upright full-resolution pixels by multiplying with
 :attr:`PhotoInfo.scale_x` / :attr:`PhotoInfo.scale_y` (:func:`to_full_resolution`).
 
 HEIC/HEIF files are read through pillow-heif, registered with Pillow on first need.
 An unreadable file raises :class:`~faceorganizer.vision.errors.ImageError` whose message
 names the file and the reason: empty (0 bytes), not an image, corrupt or truncated, too large.
 
-No torch here: this runs in the scan's decoding worker processes.
+This runs in the scan's decoding worker processes (one torch thread each).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..vision.errors import ImageError
-from ..vision.imageio import MAX_IMAGE_PIXELS, check_pixel_limit, to_rgb
+from ..vision.imageio import MAX_IMAGE_PIXELS, check_pixel_limit, resize_rgb, to_rgb
 from .walk import HEIF_EXTENSIONS
 
 #: Default long side, in pixels, of the image the detector sees (setting ``"scan.working_size"``).
@@ -105,6 +106,20 @@ def working_dims(width: int, height: int, max_side: int | None) -> tuple[int, in
         return width, height
     ratio = max_side / long_side
     return max(1, round(width * ratio)), max(1, round(height * ratio))
+
+
+def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Stored ``H x W x C`` pixels turned upright for an EXIF ``orientation`` (1..8), C-contiguous.
+
+    The array twin of ``image.transpose(_TRANSPOSE[orientation])``.
+    """
+    if orientation in (5, 6, 7, 8):
+        pixels = pixels.swapaxes(0, 1)
+    if orientation in (2, 3, 6, 7):
+        pixels = pixels[:, ::-1]
+    if orientation in (3, 4, 7, 8):
+        pixels = pixels[::-1]
+    return np.ascontiguousarray(pixels)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -213,15 +228,7 @@ def _decode(
             if getattr(im, "n_frames", 1) > 1:
                 im.seek(0)  # GIF / multi-page: the first frame
             im.load()
-            rgb = to_rgb(im)
-            if rgb.size != target:
-                rgb = rgb.resize(target, Image.Resampling.BILINEAR, reducing_gap=3.0)
-            method = _TRANSPOSE.get(orientation)
-            if method is not None:
-                rgb = rgb.transpose(method)
-            array = np.asarray(rgb, dtype=np.uint8)
-            if not array.flags.c_contiguous:
-                array = np.ascontiguousarray(array)
+            array = upright(resize_rgb(to_rgb(im), target), orientation)
     full_w, full_h = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
     work_h, work_w = array.shape[:2]
     info = PhotoInfo(

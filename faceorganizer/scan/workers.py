@@ -158,6 +158,9 @@ def _init_worker(
     # a worker has nothing to clean up at exit, and tearing torch down takes it half a second
     # (while the scan waits for it): leave at once
     atexit.register(_leave)
+    import torch  # decoding resizes with torch (and a worker detects with it): one thread each
+
+    torch.set_num_threads(1)
     _state.update(max_side=max_side, known=known_hashes, spec=detector)
 
 

@@ -45,6 +45,31 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def resize_rgb(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """An RGB PIL image resized to ``size`` (width, height) as an ``H x W x 3`` uint8 array.
+
+    Bilinear with antialiasing: the same filter as Pillow's ``BILINEAR`` resize (a pixel in a
+    thousand differs by one level), computed by torch's vectorised uint8 kernel, three to four
+    times faster than Pillow on a photo. Works for shrinking and enlarging alike.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    pixels = np.asarray(image.convert("RGB") if image.mode != "RGB" else image, dtype=np.uint8)
+    if (pixels.shape[1], pixels.shape[0]) == tuple(size):
+        return pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a read-only array: it is only read
+        source = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0)  # channels-last NCHW view
+    hw = [size[1], size[0]]
+    out = torch.empty((1, 3, *hw), dtype=torch.uint8).contiguous(memory_format=torch.channels_last)
+    try:  # written straight into H x W x 3 order (interpolate returns planes: a second copy)
+        torch.ops.aten._upsample_bilinear2d_aa.out(source, hw, False, None, None, out=out)
+    except (AttributeError, RuntimeError):  # the operator moved: the public call
+        out = F.interpolate(source, size=hw, mode="bilinear", antialias=True, align_corners=False)
+    return np.ascontiguousarray(out[0].permute(1, 2, 0).numpy())
+
+
 def crop_rgb(image: Image.Image | np.ndarray, rect: tuple[int, int, int, int]) -> Image.Image:
     """The integer rectangle ``rect`` of an RGB image as a PIL image, black outside the image.
 

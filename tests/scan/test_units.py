@@ -67,6 +67,17 @@ def test_load_photo_applies_exif_orientation_and_draft(tmp_path, orientation):
     np.testing.assert_allclose(box, [[10 * 1638 / 640, 20 * 2048 / 800, 110 * 1638 / 640, 220 * 2048 / 800]])
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_array_equals_pil_transpose(orientation):
+    from faceorganizer.scan.decode import _TRANSPOSE, upright
+
+    array = np.random.default_rng(orientation).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    method = _TRANSPOSE.get(orientation)
+    expected = np.asarray(Image.fromarray(array).transpose(method)) if method is not None else array
+    got = upright(array, orientation)
+    assert got.flags.c_contiguous and np.array_equal(got, expected)
+
+
 def test_load_photo_formats_and_bad_files(tmp_path):
     import pillow_heif
 

@@ -109,3 +109,30 @@ def test_crop_rgb_of_an_array_equals_pil_crop_black_outside(rect):
     assert got.mode == "RGB" and got.size == (rect[2] - rect[0], rect[3] - rect[1])
     assert np.array_equal(np.asarray(got), np.asarray(whole.crop(rect)))
     assert np.array_equal(np.asarray(crop_rgb(whole, rect)), np.asarray(whole.crop(rect)))
+
+
+@pytest.mark.parametrize("size", [(1600, 1200), (640, 853), (977, 733), (31, 17), (2300, 1725)])
+def test_resize_rgb_is_pillows_bilinear_to_one_level(size):
+    """Shrinking (any factor) and enlarging: Pillow's BILINEAR, at most one level off, rarely."""
+    from faceorganizer.vision.imageio import resize_rgb
+
+    rng = np.random.default_rng(2)
+    coarse = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    smooth = coarse.resize((2016, 1512), Image.Resampling.BICUBIC)
+    noisy = rng.integers(-40, 41, (1512, 2016, 3))
+    photo = Image.fromarray(np.clip(np.asarray(smooth).astype(int) + noisy, 0, 255).astype(np.uint8))
+    got = resize_rgb(photo, size)
+    ref = np.asarray(photo.resize(size, Image.Resampling.BILINEAR))
+    assert got.shape == ref.shape == (size[1], size[0], 3)
+    assert got.dtype == np.uint8 and got.flags.c_contiguous
+    diff = np.abs(got.astype(int) - ref.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01
+
+
+def test_resize_rgb_keeps_the_size_and_converts_modes():
+    from faceorganizer.vision.imageio import resize_rgb
+
+    array = np.random.default_rng(3).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    assert np.array_equal(resize_rgb(Image.fromarray(array), (30, 20)), array)
+    grey = Image.fromarray(array[..., 0])
+    assert np.array_equal(resize_rgb(grey, (30, 20)), np.asarray(grey.convert("RGB")))
