@@ -569,7 +569,7 @@ def scan_library(
                     summary.cancelled = True
                     break
                 _handle(scan, pool, result, known, by_hash, gone, moved_ids, folder_id)
-            scan.flush()
+        scan.flush()  # every photo is read: the last faces are embedded with every core
     finally:
         pool.close()
 

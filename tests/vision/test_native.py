@@ -76,18 +76,41 @@ def test_pnet_front_equals_level_conv_prelu_pool(mtcnn_weights_dir, level, rows)
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
 
 
-def _pnet_conv2_input(net: PNet, shape: tuple[int, int, int]) -> torch.Tensor:
-    """P-Net's conv2 activations (channels-last) for shape (1, h, w): an LFW face seen at P-Net's scale."""
+def _pnet_pooled(net: PNet, shape: tuple[int, int, int]) -> torch.Tensor:
+    """P-Net's pooled conv1 activations (channels-last) of shape (n, h, w): an LFW face at P-Net's scale."""
     n, h, w = shape
-    side = (2 * h + 6, 2 * w + 6)  # conv1 (-2), pool (/2), conv2 (-2) give (h, w)
+    side = (2 * h + 2, 2 * w + 2)  # conv1 (-2) and pool (/2) give (h, w)
     photo = Image.open(next(shared_path("images", "lfw_sample").glob("*/*.jpg"))).convert("RGB")
     photo = photo.crop((62, 62, 188, 188)).resize((side[1], side[0]), Image.Resampling.BOX)
     x = (torch.from_numpy(np.asarray(photo, dtype=np.float32)) - 127.5) / 128
     x = x.permute(2, 0, 1)[None].repeat(n, 1, 1, 1)
     with torch.inference_mode():
         x = max_pool_2x2_ceil(F.prelu(net.conv1(x), net.prelu1.weight))
-        x = F.prelu(net.conv2(x), net.prelu2.weight)
     return x.contiguous(memory_format=torch.channels_last)
+
+
+def _pnet_conv2_input(net: PNet, shape: tuple[int, int, int]) -> torch.Tensor:
+    """P-Net's conv2 activations (channels-last) of shape (n, h, w)."""
+    n, h, w = shape
+    with torch.inference_mode():
+        x = F.prelu(net.conv2(_pnet_pooled(net, (n, h + 2, w + 2))), net.prelu2.weight)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("shape", [(1, 11, 11), (2, 22, 33), (1, 5, 5), (1, 6, 17), (1, 40, 27)])
+def test_pnet_mid_equals_conv2_and_prelu(mtcnn_weights_dir, shape):
+    # Winograd F(2x2, 3x3) tiles, six side by side: odd sizes (partial edge tiles and groups), a batch of two
+    net = PNet(weights=mtcnn_weights_dir / "pnet.pt")
+    n, h, w = shape
+    x = _pnet_pooled(net, shape)
+    assert x.shape == (n, 10, h, w)
+    with torch.inference_mode():
+        expected = F.prelu(net.conv2(x.contiguous()), net.prelu2.weight)
+        got = _native.pnet_mid(x, net.conv2, net.prelu2.weight)
+    assert got.shape == (n, 16, h - 2, w - 2) and got.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="pooled conv1 map"):
+        _native.pnet_mid(x[:, :, :2], net.conv2, net.prelu2.weight)  # too few rows
 
 
 @pytest.mark.parametrize("shape", [(1, 9, 9), (2, 20, 31), (1, 3, 3), (1, 4, 5)])

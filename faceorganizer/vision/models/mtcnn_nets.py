@@ -152,7 +152,10 @@ class PNet(_MTCNNStage):
         The detector computes that first layer itself on the CPU (with the pyramid level,
         in one C kernel: :func:`faceorganizer.vision._native.pnet_front`) and continues here.
         """
-        x = prelu(self.conv2(x), self.prelu2.weight)
+        if _fused(x) and min(x.shape[2:]) >= 3:  # conv2 (Winograd) and its PReLU in C
+            x = _native.pnet_mid(x, self.conv2, self.prelu2.weight)
+        else:
+            x = prelu(self.conv2(x), self.prelu2.weight)
         c = self.conv3.out_channels
         # one product for both heads: the face-minus-background logit and the 4 offsets;
         # the two-class softmax is the sigmoid of that difference
