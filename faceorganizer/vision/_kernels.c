@@ -397,20 +397,23 @@ INLINE void softmax2(const float *logit, int64_t n, float *prob) {
 #define WT 3 /* tiles of P-Net's Winograd conv3 computed together */
 #endif
 
-/* Winograd F(2x2, 3x3) input transform V = B^T d B of the 4x4 patch at (y0, x0) of image b
- * of x (n, h, w, c) channels-last, 8 <= c <= 16, zeros past the edge, into V[xi][0..c-1];
- * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Two vectors of channels: 0..7 and
- * c-8..c-1 (they overlap for c < 16, and then write the same values twice). */
-INLINE void winograd_input(const float *x, int64_t c, int64_t b, int64_t h, int64_t w, int64_t y0, int64_t x0,
-                           float V[16][16]) {
+/* Winograd F(2x2, 3x3) input transform V = B^T d B of the 4x4 patch whose top left pixel is
+ * (y0, x0) of image b of x (n, h, w, c) channels-last, c >= 8, ld floats from a pixel to the
+ * next (c, or more for a slice of channels), zeros outside the image (y0 and x0 may be
+ * negative: padding): value xi of channel ch goes to V[xi * stride + ch];
+ * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Vectors of 8 channels, the last one ending at
+ * channel c - 1 (it overlaps the one before when 8 does not divide c, writing the same values). */
+INLINE void winograd_input(const float *x, int64_t c, int64_t ld, int64_t b, int64_t h, int64_t w, int64_t y0,
+                           int64_t x0, float *V, int64_t stride) {
     const v8f zero = splat8(0.0f);
-    for (int q = 0; q < 2; q++) {
-        const int64_t first = q ? c - 8 : 0; /* first channel of this vector */
+    for (int64_t first = 0; first < c; first += 8) {
+        if (first > c - 8) first = c - 8;
         v8f d[4][4];
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++) {
                 const int64_t yy = y0 + i, xx = x0 + j;
-                d[i][j] = (yy < h && xx < w) ? load8(x + ((b * h + yy) * w + xx) * c + first) : zero;
+                d[i][j] = (yy >= 0 && yy < h && xx >= 0 && xx < w) ? load8(x + ((b * h + yy) * w + xx) * ld + first)
+                                                                   : zero;
             }
         v8f t[4][4];
         for (int j = 0; j < 4; j++) {
@@ -420,34 +423,38 @@ INLINE void winograd_input(const float *x, int64_t c, int64_t b, int64_t h, int6
             t[3][j] = d[1][j] - d[3][j];
         }
         for (int i = 0; i < 4; i++) {
-            store8(V[i * 4], first, t[i][0] - t[i][2]);
-            store8(V[i * 4 + 1], first, t[i][1] + t[i][2]);
-            store8(V[i * 4 + 2], first, t[i][2] - t[i][1]);
-            store8(V[i * 4 + 3], first, t[i][1] - t[i][3]);
+            store8(V, (i * 4) * stride + first, t[i][0] - t[i][2]);
+            store8(V, (i * 4 + 1) * stride + first, t[i][1] + t[i][2]);
+            store8(V, (i * 4 + 2) * stride + first, t[i][2] - t[i][1]);
+            store8(V, (i * 4 + 3) * stride + first, t[i][1] - t[i][3]);
         }
     }
 }
 
-/* Winograd weights U[xi][c][o] = (G g G^T)[xi] of each 3x3 filter (o, c) of weight (k, c, 3, 3),
- * G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]; U holds 16 * c * k floats. */
+/* u = G g G^T of one 3x3 filter g, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]: 16 values, row-major. */
+static void filter_transform(const float *g, float u[16]) {
+    float gg[4][3];
+    for (int j = 0; j < 3; j++) {
+        gg[0][j] = g[j];
+        gg[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        gg[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        gg[3][j] = g[6 + j];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[i * 4] = gg[i][0];
+        u[i * 4 + 1] = 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]);
+        u[i * 4 + 2] = 0.5f * (gg[i][0] - gg[i][1] + gg[i][2]);
+        u[i * 4 + 3] = gg[i][2];
+    }
+}
+
+/* Winograd weights U[xi][c][o] of a (k, c, 3, 3) filter bank: 16 * c * k floats. */
 static void winograd_weights(const float *weight, int64_t k, int64_t c, float *U) {
     for (int64_t o = 0; o < k; o++)
         for (int64_t ch = 0; ch < c; ch++) {
-            const float *g = weight + (o * c + ch) * 9;
-            float gg[4][3], u[4][4];
-            for (int j = 0; j < 3; j++) {
-                gg[0][j] = g[j];
-                gg[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                gg[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                gg[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {
-                u[i][0] = gg[i][0];
-                u[i][1] = 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]);
-                u[i][2] = 0.5f * (gg[i][0] - gg[i][1] + gg[i][2]);
-                u[i][3] = gg[i][2];
-            }
-            for (int xi = 0; xi < 16; xi++) U[(xi * c + ch) * k + o] = u[xi / 4][xi % 4];
+            float u[16];
+            filter_transform(weight + (o * c + ch) * 9, u);
+            for (int xi = 0; xi < 16; xi++) U[(xi * c + ch) * k + o] = u[xi];
         }
 }
 
@@ -494,7 +501,7 @@ HOT static int pnet_mid(const float *restrict x, int64_t n, int64_t h, int64_t w
             for (int64_t x0 = 0; x0 < ow; x0 += 2 * WT2) { /* WT2 tiles side by side share U's loads */
                 float V[WT2][16][16];
                 for (int t = 0; t < WT2; t++)
-                    winograd_input(x, PNET_C1, b, h, w, y0, x0 + 2 * t < ow ? x0 + 2 * t : x0, V[t]);
+                    winograd_input(x, PNET_C1, PNET_C1, b, h, w, y0, x0 + 2 * t < ow ? x0 + 2 * t : x0, V[t][0], 16);
                 v8f M[WT2][16][4];
                 for (int xi = 0; xi < 16; xi++) {
                     v8f acc[WT2][2];
@@ -558,7 +565,7 @@ HOT static int pnet_back(const float *restrict x, int64_t n, int64_t h, int64_t 
             for (int64_t x0 = 0; x0 < ow; x0 += 2 * WT) { /* WT tiles side by side share U's loads */
                 float V[WT][16][16];
                 for (int t = 0; t < WT; t++)
-                    winograd_input(x, PNET_C2, b, h, w, y0, x0 + 2 * t < ow ? x0 + 2 * t : x0, V[t]);
+                    winograd_input(x, PNET_C2, PNET_C2, b, h, w, y0, x0 + 2 * t < ow ? x0 + 2 * t : x0, V[t][0], 16);
                 v8f M[WT][16][4];
                 for (int xi = 0; xi < 16; xi++) {
                     v8f acc[WT][4];
@@ -590,6 +597,106 @@ HOT static int pnet_back(const float *restrict x, int64_t n, int64_t h, int64_t 
             for (int64_t i = 0; i < rows; i++) softmax2(logit + i * ow, ow, prob + ((b * oh + y0 + i) * ow) * 2);
         }
     free(U), free(logit);
+    return 0;
+}
+
+/* ----------------------------------------------------- Winograd 3x3 convolution, any size */
+/* The filter bank (k, c, 3, 3), k a multiple of 16, for winograd_conv: blocks of 32 output
+ * channels (the last of 16 when 32 does not divide k), each U[xi][ch][o] with 32 (or 16)
+ * values o side by side; 16 * c * k floats. */
+static void winograd_pack(const float *weight, int64_t k, int64_t c, float *U) {
+    for (int64_t o0 = 0; o0 < k; o0 += 32) {
+        const int64_t kb = k - o0 < 32 ? k - o0 : 32;
+        float *block = U + o0 * 16 * c;
+        for (int64_t o = 0; o < kb; o++)
+            for (int64_t ch = 0; ch < c; ch++) {
+                float u[16];
+                filter_transform(weight + ((o0 + o) * c + ch) * 9, u);
+                for (int xi = 0; xi < 16; xi++) block[(xi * c + ch) * kb + o] = u[xi];
+            }
+    }
+}
+
+/* Bias, activation (0 none, 1 ReLU, 2 PReLU by slope) and store of one output vector. */
+INLINE void conv_store(float *dst, v8f y, v8f bias, int act, v8f slope) {
+    y += bias;
+    if (act == 1) y = prelu8(y, splat8(0.0f));
+    if (act == 2) y = prelu8(y, slope);
+    store8(dst, 0, y);
+}
+
+/* The products of one tile row's GEMM, KV vectors of output channels and WTK tiles at once:
+ * M[t][xi][q] = sum over ch of V[xi][t0 + t][ch] * U[xi][ch][8q..8q+7]; then each tile's
+ * output transform, bias, activation, store. */
+#define WINOGRAD_BLOCK(KV, WTK)                                                                                 \
+    for (int64_t t0 = 0; t0 < tiles; t0 += WTK) {                                                               \
+        v8f M[WTK][16][4];                                                                                      \
+        for (int xi = 0; xi < 16; xi++) {                                                                       \
+            v8f acc[WTK][KV];                                                                                   \
+            for (int t = 0; t < WTK; t++)                                                                       \
+                for (int q = 0; q < KV; q++) acc[t][q] = zero;                                                  \
+            const float *u = block + xi * c * (8 * KV), *v = V + (xi * tpad + t0) * c;                          \
+            for (int64_t ch = 0; ch < c; ch++) {                                                                \
+                v8f uq[KV];                                                                                     \
+                for (int q = 0; q < KV; q++) uq[q] = load8(u + ch * (8 * KV) + 8 * q);                          \
+                for (int t = 0; t < WTK; t++) {                                                                 \
+                    const float s = v[t * c + ch];                                                              \
+                    for (int q = 0; q < KV; q++) acc[t][q] += uq[q] * s;                                        \
+                }                                                                                               \
+            }                                                                                                   \
+            for (int t = 0; t < WTK; t++)                                                                       \
+                for (int q = 0; q < KV; q++) M[t][xi][q] = acc[t][q];                                           \
+        }                                                                                                       \
+        for (int t = 0; t < WTK && t0 + t < tiles; t++) {                                                       \
+            const int64_t tx = 2 * (t0 + t), cols = ow - tx < 2 ? 1 : 2;                                        \
+            v8f Y[2][2][4];                                                                                     \
+            winograd_output(M[t], KV, zeros, Y);                                                                \
+            for (int64_t i = 0; i < rows; i++)                                                                  \
+                for (int64_t j = 0; j < cols; j++) {                                                            \
+                    float *dst = out + ((b * oh + y0 + i) * ow + tx + j) * k + o0;                              \
+                    for (int q = 0; q < KV; q++)                                                                \
+                        conv_store(dst + 8 * q, Y[i][j][q], load8(bias + o0 + 8 * q), act,                      \
+                                   act == 2 ? load8(slope + o0 + 8 * q) : zero);                                \
+                }                                                                                               \
+        }                                                                                                       \
+    }
+
+/* 3x3, stride 1 convolution by Winograd's F(2x2, 3x3), with bias and activation (act 0 none,
+ * 1 ReLU, 2 PReLU with slope (k,)): x (n, h, w, c) channels-last, c >= 8, ld floats from a
+ * pixel to the next (c, or more for a slice of channels), zero padding pad on
+ * every side -> out (n, oh, ow, k) channels-last, oh = h + 2 pad - 2, ow likewise; U the
+ * filters by winograd_pack, k a multiple of 16. One row of tiles at a time: its input
+ * transform V[xi][tile][ch], then products by blocks of 32 output channels (3 tiles at a time)
+ * or 16 (6 tiles), the output transform and the store. Sums agree with a direct convolution's
+ * to float rounding (about 1e-6 relative). */
+HOT static int winograd_conv(const float *restrict x, int64_t n, int64_t h, int64_t w, int64_t c, int64_t ld,
+                             int64_t pad,
+                             const float *restrict U, const float *restrict bias, int64_t k, int act,
+                             const float *restrict slope, float *restrict out) {
+    const int64_t oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+    if (oh < 1 || ow < 1 || c < 8 || ld < c || k % 16) return oh < 1 || ow < 1 ? 0 : -2;
+    const int64_t tiles = (ow + 1) / 2, tpad = (tiles + 5) / 6 * 6;
+    const size_t bytes = (sizeof(float) * 16 * tpad * c + 31) / 32 * 32;
+    float *V = aligned_alloc(32, bytes);
+    if (!V) return -1;
+    memset(V, 0, bytes); /* tiles past the row's end are computed (and dropped): keep them finite */
+    const v8f zero = splat8(0.0f);
+    const v8f zeros[4] = {zero, zero, zero, zero};
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t y0 = 0; y0 < oh; y0 += 2) {
+            const int64_t rows = oh - y0 < 2 ? 1 : 2;
+            for (int64_t t = 0; t < tiles; t++)
+                winograd_input(x, c, ld, b, h, w, y0 - pad, 2 * t - pad, V + t * c, tpad * c);
+            for (int64_t o0 = 0; o0 < k; o0 += 32) {
+                const float *block = U + o0 * 16 * c;
+                if (k - o0 >= 32) {
+                    WINOGRAD_BLOCK(4, 3)
+                } else {
+                    WINOGRAD_BLOCK(2, 6)
+                }
+            }
+        }
+    free(V);
     return 0;
 }
 
@@ -736,6 +843,25 @@ static PyObject *py_pnet_mid(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *py_winograd_pack(PyObject *self, PyObject *args) {
+    Py_ssize_t weight, k, c, U;
+    if (!PyArg_ParseTuple(args, "nnnn", &weight, &k, &c, &U)) return NULL;
+    Py_BEGIN_ALLOW_THREADS winograd_pack(ADDR(const float, weight), k, c, ADDR(float, U));
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
+}
+
+static PyObject *py_winograd_conv(PyObject *self, PyObject *args) {
+    Py_ssize_t x, n, h, w, c, ld, pad, U, bias, k, slope, out;
+    int act, rc;
+    if (!PyArg_ParseTuple(args, "nnnnnnnnnnnin", &x, &n, &h, &w, &c, &ld, &pad, &U, &bias, &k, &slope, &act, &out))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS rc = winograd_conv(ADDR(const float, x), n, h, w, c, ld, pad, ADDR(const float, U),
+                                              ADDR(const float, bias), k, act, ADDR(const float, slope),
+                                              ADDR(float, out));
+    Py_END_ALLOW_THREADS if (rc) return kernel_error(rc, "winograd_conv");
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_prelu_max_pool(PyObject *self, PyObject *args) {
     Py_ssize_t x, n, h, w, c, slope, k, s, oh, ow, out;
     if (!PyArg_ParseTuple(args, "nnnnnnnnnnn", &x, &n, &h, &w, &c, &slope, &k, &s, &oh, &ow, &out)) return NULL;
@@ -777,6 +903,8 @@ static PyMethodDef methods[] = {
     {"pnet_front", py_pnet_front, METH_VARARGS, "Pyramid-level rows through P-Net conv1, PReLU, pool."},
     {"crops", py_crops, METH_VARARGS, "Standardised area-resized box crops from a summed-area table."},
     {"prelu_inplace", py_prelu_inplace, METH_VARARGS, "In-place channels-last PReLU."},
+    {"winograd_pack", py_winograd_pack, METH_VARARGS, "A 3x3 filter bank transformed for winograd_conv."},
+    {"winograd_conv", py_winograd_conv, METH_VARARGS, "3x3 stride-1 convolution by Winograd F(2x2, 3x3)."},
     {"pnet_mid", py_pnet_mid, METH_VARARGS, "P-Net's conv2 (Winograd) and PReLU."},
     {"pnet_back", py_pnet_back, METH_VARARGS, "P-Net's conv3 (Winograd), PReLU, heads and softmax."},
     {"prelu_max_pool", py_prelu_max_pool, METH_VARARGS, "Channels-last PReLU + ceil-mode max pooling."},

@@ -2,8 +2,10 @@
 
 The kernels fuse the memory-bound parts of the MTCNN cascade on the CPU: the summed-area
 table; pyramid levels straight into P-Net's first convolution + PReLU + pooling; P-Net's
-conv3 (Winograd's F(2x2, 3x3): 2.25x fewer products than a direct convolution) with its
-PReLU, both heads and the softmax; box crops straight into R-Net's / O-Net's (or crops
+conv2 and conv3 (Winograd's F(2x2, 3x3): 2.25x fewer products than a direct convolution),
+conv3 with its PReLU, both heads and the softmax; any other 3x3, stride-1 convolution of
+channels-last maps by the same transform (:class:`WinogradConv`: R-Net, O-Net and
+Inception-ResNet-V1's); box crops straight into R-Net's / O-Net's (or crops
 alone); PReLU (+ pooling) of the later layers; greedy NMS (a per-box loop, without the GIL).
 Each wrapper checks what its kernel assumes (CPU, dtype, contiguity); callers use them only
 when :func:`enabled` says so and fall back to torch operators otherwise. The results agree
@@ -25,6 +27,7 @@ except ImportError:  # built without a compiler: torch operators do the same wor
     _kernels = None
 
 __all__ = [
+    "WinogradConv",
     "available",
     "crops",
     "enabled",
@@ -32,6 +35,7 @@ __all__ = [
     "integral_band",
     "pnet_back",
     "pnet_front",
+    "pnet_mid",
     "prelu_",
     "prelu_max_pool",
     "stage_front",
@@ -291,6 +295,82 @@ def pnet_back(
         prob.data_ptr(),
     )
     return reg.permute(0, 3, 1, 2), prob.permute(0, 3, 1, 2)
+
+
+class WinogradConv:
+    """A 3x3, stride-1 convolution with bias and activation, by Winograd's F(2x2, 3x3) in C.
+
+    The filters are transformed once, here. Calls take channels-last float32 maps (a slice
+    of channels of one too) and return a new channels-last map. Outputs equal ``F.conv2d`` +
+    activation to float rounding (about 1e-6 relative); on one thread, 1.3 to 2 times faster
+    than oneDNN's direct convolution for 28 to 256 channels on AVX2. It runs on the calling
+    thread only: with more torch threads, oneDNN's convolution (which uses them) is faster.
+
+    Args:
+        weight: ``(k, c, 3, 3)`` filters, c >= 8, k a multiple of 16.
+        bias: ``(k,)``.
+        padding: Zero padding on every side (0 or 1).
+        activation: ``"none"``, ``"relu"`` or ``"prelu"`` (then ``slope`` ``(k,)``).
+        slope: PReLU's weight.
+    """
+
+    _ACTIVATIONS = {"none": 0, "relu": 1, "prelu": 2}
+
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        bias: torch.Tensor,
+        padding: int = 0,
+        activation: str = "none",
+        slope: torch.Tensor | None = None,
+    ) -> None:
+        if not self.supports(weight, padding):
+            raise ValueError(f"WinogradConv: unsupported filters {tuple(weight.shape)} or padding {padding}")
+        if activation not in self._ACTIVATIONS or (activation == "prelu") != (slope is not None):
+            raise ValueError(f"WinogradConv: activation {activation!r} needs a slope just when it is 'prelu'")
+        self.k, self.c = int(weight.shape[0]), int(weight.shape[1])
+        self.padding = int(padding)
+        self.act = self._ACTIVATIONS[activation]
+        self.bias = bias.detach().float().contiguous().clone()
+        self.slope = self.bias if slope is None else slope.detach().float().contiguous().clone()
+        if self.bias.shape != (self.k,) or self.slope.shape != (self.k,):
+            raise ValueError("WinogradConv: bias and slope must have one value per output channel")
+        filters = weight.detach().float().contiguous()
+        self.packed = torch.empty(16 * self.c * self.k, dtype=torch.float32)
+        _kernels.winograd_pack(filters.data_ptr(), self.k, self.c, self.packed.data_ptr())
+
+    @staticmethod
+    def supports(weight: torch.Tensor, padding: int) -> bool:
+        """Whether filters of this shape (and this padding) can run here."""
+        return (
+            _kernels is not None
+            and weight.dim() == 4
+            and tuple(weight.shape[2:]) == (3, 3)
+            and weight.shape[1] >= 8
+            and weight.shape[0] % 16 == 0
+            and padding in (0, 1)
+        )
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolve a channels-last ``(N, c, H, W)`` map (or channel slice of one)."""
+        if x.dim() != 4 or x.shape[1] != self.c or x.dtype != torch.float32 or x.device.type != "cpu":
+            raise ValueError(f"WinogradConv: expected a float32 (N, {self.c}, H, W) CPU map")
+        n, c, h, w = x.shape
+        ld = x.stride(3)
+        rows = x.stride(2) == w * ld and (n == 1 or x.stride(0) == h * w * ld)
+        pixels = x.stride(1) == 1 and ld >= c and rows
+        if not pixels:  # not rows of pixels of ld floats, channels side by side: make it so
+            x = x.contiguous(memory_format=torch.channels_last)
+            ld = c
+        oh, ow = h + 2 * self.padding - 2, w + 2 * self.padding - 2
+        out = torch.empty((n, max(oh, 0), max(ow, 0), self.k), dtype=torch.float32)
+        if oh < 1 or ow < 1 or n == 0:
+            return out.permute(0, 3, 1, 2)
+        _kernels.winograd_conv(
+            x.data_ptr(), n, h, w, c, ld, self.padding, self.packed.data_ptr(), self.bias.data_ptr(),
+            self.k, self.slope.data_ptr(), self.act, out.data_ptr(),
+        )  # fmt: skip
+        return out.permute(0, 3, 1, 2)
 
 
 def _ceil_pool_size(size: int, kernel: int, stride: int) -> int:

@@ -239,16 +239,28 @@ def test_kernels_refuse_what_they_cannot_take():
         _native.crops(torch.zeros((1, 5, 5, 3), dtype=torch.int64), *[torch.zeros(1)] * 5, 24)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("cls", [RNet, ONet])
-def test_nets_agree_with_and_without_kernels(mtcnn_weights_dir, monkeypatch, cls):
+def test_nets_agree_with_and_without_kernels(mtcnn_weights_dir, monkeypatch, cls, threads):
     net = cls(weights=mtcnn_weights_dir / f"{cls.__name__.lower()}.pt")
     side = 24 if cls is RNet else 48
     g = torch.Generator().manual_seed(2)
     x = (torch.rand((9, side, side, 3), generator=g) * 2 - 1).permute(0, 3, 1, 2)  # channels-last
-    with torch.inference_mode():
-        native = net(x)
-        monkeypatch.setenv("FACEORGANIZER_NATIVE", "0")
-        expected = net(x)
+    winograd = []
+    real = _native.WinogradConv.__call__
+    spy = lambda self, x: winograd.append(self.k) or real(self, x)  # noqa: E731
+    monkeypatch.setattr(_native.WinogradConv, "__call__", spy)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        with torch.inference_mode():
+            native = net(x)
+            monkeypatch.setenv("FACEORGANIZER_NATIVE", "0")
+            expected = net(x)
+    finally:
+        torch.set_num_threads(before)
+    # on one thread the 3x3 convolutions after the first run by Winograd; on more, torch's
+    assert winograd == ([] if threads > 1 else [48] if cls is RNet else [64, 64])
     for a, b in zip(native, expected):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
@@ -276,3 +288,49 @@ def test_cascade_agrees_with_and_without_kernels(mtcnn_weights_dir, monkeypatch)
     assert torch.equal(native.image_inds, expected.image_inds)
     torch.testing.assert_close(native.boxes, expected.boxes, rtol=0, atol=1e-3)
     torch.testing.assert_close(native.points, expected.points, rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "n, c, k, h, w, padding, activation",
+    [
+        (3, 28, 48, 11, 11, 0, "prelu"),  # R-Net's conv2: 8 does not divide c; blocks of 32 and 16 channels
+        (2, 32, 64, 23, 23, 0, "none"),  # O-Net's conv2
+        (2, 80, 192, 13, 9, 0, "relu"),  # Inception-ResNet-V1's conv2d_4a, smaller
+        (1, 32, 32, 17, 17, 1, "relu"),  # Block35's 3x3 (padding 1)
+        (2, 8, 16, 4, 3, 0, "relu"),  # one row of output, one column, only a 16-channel block
+        (1, 256, 256, 8, 8, 1, "relu"),  # Mixed_7a's 3x3
+    ],
+)
+def test_winograd_conv_equals_conv2d_and_activation(n, c, k, h, w, padding, activation):
+    g = torch.Generator().manual_seed(c + k)
+    weight = torch.randn(k, c, 3, 3, generator=g) / (3 * c**0.5)
+    bias = torch.randn(k, generator=g)
+    slope = torch.rand(k, generator=g) * 0.5 if activation == "prelu" else None
+    x = torch.randn(n, c, h, w, generator=g).contiguous(memory_format=torch.channels_last)
+    expected = F.conv2d(x, weight, bias, padding=padding)
+    if activation == "relu":
+        expected = F.relu(expected)
+    elif activation == "prelu":
+        expected = F.prelu(expected, slope)
+    conv = _native.WinogradConv(weight, bias, padding, activation, slope)
+    got = conv(x)
+    assert got.shape == expected.shape and got.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    wide = torch.cat([torch.randn(n, 5, h, w, generator=g), x], 1)
+    wide = wide.contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(conv(wide[:, 5:]), expected, rtol=1e-4, atol=1e-5)  # a slice of channels
+    torch.testing.assert_close(conv(x.contiguous()), expected, rtol=1e-4, atol=1e-5)  # planar: copied first
+
+
+def test_winograd_conv_refuses_what_it_cannot_compute():
+    assert not _native.WinogradConv.supports(torch.zeros(16, 8, 5, 5), 0)  # 5x5
+    assert not _native.WinogradConv.supports(torch.zeros(24, 8, 3, 3), 0)  # 16 does not divide k
+    assert not _native.WinogradConv.supports(torch.zeros(16, 4, 3, 3), 0)  # fewer than 8 channels
+    assert not _native.WinogradConv.supports(torch.zeros(16, 8, 3, 3), 2)  # padding 2
+    with pytest.raises(ValueError, match="unsupported filters"):
+        _native.WinogradConv(torch.zeros(24, 8, 3, 3), torch.zeros(24))
+    with pytest.raises(ValueError, match="needs a slope"):
+        _native.WinogradConv(torch.zeros(16, 8, 3, 3), torch.zeros(16), activation="prelu")
+    conv = _native.WinogradConv(torch.zeros(16, 8, 3, 3), torch.zeros(16))
+    with pytest.raises(ValueError, match="float32"):
+        conv(torch.zeros(1, 9, 5, 5))

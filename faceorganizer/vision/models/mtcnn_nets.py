@@ -11,6 +11,7 @@ Every net takes images already standardised as ``(x - 127.5) * 0.0078125``.
 from __future__ import annotations
 
 import os
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,31 @@ def _fused(x: torch.Tensor) -> bool:
         and x.is_contiguous(memory_format=torch.channels_last)
         and _native.enabled(x)
     )
+
+
+#: Each convolution's Winograd filters, with the identity and version of the weights they came from.
+_winograd: weakref.WeakKeyDictionary[nn.Conv2d, tuple[tuple, _native.WinogradConv]]
+_winograd = weakref.WeakKeyDictionary()
+
+
+def conv3x3(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)`` for a 3x3, stride-1 ``conv``; on channels-last CPU maps by Winograd in C.
+
+    Used on one torch thread (a scan's detection: each worker has one); with more, torch's
+    convolution uses them all. The filters are transformed on first use and again only when
+    the weights change.
+    """
+    single = torch.get_num_threads() == 1
+    if not (single and _fused(x) and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1):
+        return conv(x)
+    padding = conv.padding[0] if conv.padding[0] == conv.padding[1] and conv.padding_mode == "zeros" else -1
+    if conv.bias is None or not _native.WinogradConv.supports(conv.weight, padding):
+        return conv(x)
+    key = (conv.weight.data_ptr(), conv.weight._version, conv.bias.data_ptr(), conv.bias._version)
+    known = _winograd.get(conv)
+    if known is None or known[0] != key:
+        known = _winograd[conv] = (key, _native.WinogradConv(conv.weight, conv.bias, padding))
+    return known[1](x)
 
 
 def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -216,7 +242,7 @@ class RNet(_MTCNNStage):
         The detector computes that layer from its crops in one C kernel on the CPU
         (:func:`faceorganizer.vision._native.stage_front`).
         """
-        x = prelu_max_pool(self.conv2(x), self.prelu2.weight, self.pool2)
+        x = prelu_max_pool(conv3x3(self.conv2, x), self.prelu2.weight, self.pool2)
         x = prelu(self.conv3(x), self.prelu3.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
         x = self.prelu4(self.dense4(x.flatten(1)))
@@ -266,8 +292,8 @@ class ONet(_MTCNNStage):
 
     def forward_pooled(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The network from the pooled first layer ``(N, 32, 23, 23)`` on (see :class:`RNet`)."""
-        x = prelu_max_pool(self.conv2(x), self.prelu2.weight, self.pool2)
-        x = prelu_max_pool(self.conv3(x), self.prelu3.weight, self.pool3)
+        x = prelu_max_pool(conv3x3(self.conv2, x), self.prelu2.weight, self.pool2)
+        x = prelu_max_pool(conv3x3(self.conv3, x), self.prelu3.weight, self.pool3)
         x = prelu(self.conv4(x), self.prelu4.weight)
         x = x.permute(0, 3, 2, 1).contiguous()
         x = self.prelu5(self.dense5(x.flatten(1)))
