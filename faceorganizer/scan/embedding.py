@@ -24,6 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..vision.embedders import FaceEmbedder, InceptionResnetEmbedder, l2_normalize
+from .cuts import face_crops
+
+#: Side of Inception-ResNet-V1's face crops (facenet-pytorch's box crop, no margin).
+IRV1_CROP = 160
 
 
 class BatchEmbedder:
@@ -54,14 +58,19 @@ class BatchEmbedder:
         if self.mode == "prepared":
             return self.embedder.prepare(image, boxes, landmarks)  # type: ignore[attr-defined]
         if self.mode == "irv1":
-            import torch
-
-            from ..vision.alignment import extract_face
-
-            image = np.asarray(image, dtype=np.uint8)  # each face is cut from the array itself
-            crops = torch.stack([extract_face(image, box, image_size=160, margin=0) for box in boxes])
-            return (crops - 127.5) / 128.0
+            return self.prepare_crops(face_crops(image, boxes, IRV1_CROP))
         return (image, boxes, landmarks)
+
+    @property
+    def crop_size(self) -> int | None:
+        """Side of the square crops :meth:`prepare_crops` takes (None: this embedder takes the image)."""
+        return IRV1_CROP if self.mode == "irv1" else None
+
+    def prepare_crops(self, crops: np.ndarray) -> Any:
+        """:meth:`prepare` from crops already cut (:func:`.cuts.face_crops` at :attr:`crop_size`)."""
+        import torch
+
+        return (torch.from_numpy(np.ascontiguousarray(crops)).float() - 127.5) / 128.0
 
     def embed(self, prepared: list[Any]) -> list[np.ndarray]:
         """Embed the faces of several :meth:`prepare` results; one ``(N_i, D)`` array each."""

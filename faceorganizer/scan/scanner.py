@@ -47,6 +47,7 @@ from ..catalog import Catalog
 from ..errors import CatalogError, FaceOrganizerError
 from ..vision.errors import WeightsError
 from . import store
+from .cuts import FaceCuts, cut_faces
 from .decode import DEFAULT_WORKING_SIZE, PhotoInfo, load_photo, to_full_resolution
 from .detection import DETECT_MIN_FACE, Detections, DetectorSpec, detect_faces, make_detector
 from .thumbnails import (
@@ -294,14 +295,14 @@ def face_thumbnail(image: np.ndarray, box: np.ndarray) -> bytes:
 
 
 def face_records(
-    image: np.ndarray,
     info: PhotoInfo,
     boxes: np.ndarray,
     probs: np.ndarray,
     marks: np.ndarray,
     min_size: float,
+    thumbnails: list[bytes],
 ) -> list[store.FaceRecord]:
-    """Catalog records (full-resolution boxes, quality flag, thumbnail) for detections on ``image``."""
+    """Catalog records (full-resolution boxes, quality flag, thumbnail) for detections on a working image."""
     faces = []
     full = to_full_resolution(boxes.reshape(-1, 4), info)
     full_marks = to_full_resolution(marks.reshape(-1, 5, 2), info)
@@ -316,7 +317,7 @@ def face_records(
                 landmarks=full_marks[k],
                 prob=float(probs[k]),
                 low_quality=bool(short < min_size or probs[k] < MIN_FACE_PROB),
-                thumbnail=face_thumbnail(image, boxes[k]),
+                thumbnail=thumbnails[k],
                 embedding=None,
             )
         )
@@ -388,20 +389,27 @@ class _Scan:
         self,
         rec: store.PhotoRecord,
         photo_id: int | None,
-        image: np.ndarray,
+        image: np.ndarray | None,
         info: PhotoInfo,
         entry: dict[str, Any],
         found: Detections | None = None,
+        cut: FaceCuts | None = None,
     ) -> None:
-        """Detect (unless a worker did: ``found``), make the face records, queue for embedding."""
+        """Detect and cut (unless a worker did: ``found``, ``cut``), make the records, queue for embedding."""
         boxes, probs, marks = found if found is not None else detect_faces(self.detector, image)
-        rec.faces = face_records(image, info, boxes, probs, marks, self.min_size)
+        if cut is None:
+            cut = cut_faces(image, boxes, self.batcher.crop_size)
+        rec.faces = face_records(info, boxes, probs, marks, self.min_size, cut.thumbnails)
         rec.status = "ok" if rec.faces else "no_face"
         self.summary.scanned += 1
         self.summary.faces += len(rec.faces)
         if not rec.faces:
             self.summary.no_face += 1
-        prepared = self.batcher.prepare(image, boxes, marks) if rec.faces else None
+        prepared = None
+        if rec.faces and cut.crops is not None:
+            prepared = self.batcher.prepare_crops(cut.crops)
+        elif rec.faces:
+            prepared = self.batcher.prepare(image, boxes, marks)
         thumbs = None
         scale = max(info.scale_x, info.scale_y)
         if self.pool is not None and any(wants_full_resolution(b, scale) for b in boxes):
@@ -554,6 +562,7 @@ def scan_library(
             model_name = str(getattr(embedder, "name", model_name))
             _check_model(catalog, model_name, model)
             batcher = _batcher(embedder, batch_size)
+            pool.crop_size = batcher.crop_size  # photos detected beside come back cut
         else:
             model_name = catalog.get_setting("model") or model_name
         summary.model = model_name
@@ -687,13 +696,13 @@ def _handle(
             scan.committed(photo_id)
             scan.tick(path)
             return
-    if result.image is None and result.error is None:
+    if result.skipped:
         result = pool.decode(path, force=True)  # decoding was skipped for a known hash
     if result.error is not None:
         _commit_error(scan, rec, own_id, result.error)
         return
     info = result.info
-    assert info is not None and result.image is not None
+    assert info is not None and (result.image is not None or result.cut is not None)
     rec.width, rec.height, rec.orientation, rec.taken_at = (
         info.width,
         info.height,
@@ -709,7 +718,7 @@ def _handle(
         "status": None,
     }
     try:
-        scan.detect(rec, own_id, result.image, info, entry, result.detections)
+        scan.detect(rec, own_id, result.image, info, entry, result.detections, result.cut)
     except FaceOrganizerError:
         raise
     except Exception as e:  # noqa: BLE001 - one photo's failure never stops the scan

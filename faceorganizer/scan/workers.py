@@ -12,9 +12,12 @@ Each worker reads a file once, hashes the bytes (:mod:`.hashing`) and decodes th
 
 Given a :class:`~.detection.DetectorSpec`, each worker also runs MTCNN on the photo it
 decoded (its own detector, one torch thread), so on the CPU several photos are detected
-side by side while the main process embeds and commits. A worker that cannot detect
-(weights unreadable, any error) returns the photo without detections and the main process
-detects it itself, so the outcome, error messages included, is the same either way.
+side by side while the main process embeds and commits. It then cuts the faces' thumbnails
+and, given the embedder's crop size (:attr:`DecodePool.crop_size`), their crops
+(:mod:`.cuts`), and returns those instead of the working image, which costs more CPU to
+send than that. A worker that cannot detect (weights unreadable, any error) returns the
+photo without detections and the main process detects it itself, so the outcome, error
+messages included, is the same either way.
 
 Workers never outlive the scan: they are shut down when it ends (normally, cancelled or by
 an exception), they exit when their parent dies (``PR_SET_PDEATHSIG`` on Linux, plus a
@@ -46,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..vision.errors import ImageError
+from .cuts import FaceCuts, cut_faces
 from .decode import PhotoInfo, load_photo
 from .detection import Detections, DetectorSpec
 from .hashing import hash_bytes, hash_file
@@ -72,7 +76,9 @@ class Decoded:
         info: What the decoder learnt (None without an image).
         error: Why the file could not be read or decoded, else None.
         skipped: True when decoding was skipped because the catalog knows the hash.
-        detections: The faces a worker's detector found on ``image`` (None: not detected yet).
+        detections: The faces a worker's detector found on the image (None: not detected yet).
+        cut: The faces' thumbnails and crops, cut where they were detected; ``image`` is
+            then None (it is not needed any more).
     """
 
     path: str
@@ -85,6 +91,7 @@ class Decoded:
     error: str | None = None
     skipped: bool = False
     detections: Detections | None = None
+    cut: FaceCuts | None = None
 
 
 def read_photo(
@@ -93,11 +100,13 @@ def read_photo(
     known_hashes: frozenset[str] | set[str] = frozenset(),
     force: bool = False,
     detector: object | None = None,
+    crop_size: int | None = None,
 ) -> Decoded:
     """Stat, read, hash and (unless the hash is known and not ``force``) decode one file.
 
-    With a ``detector``, the decoded photo's faces are found too (:attr:`Decoded.detections`);
-    if that fails they are left to the scan, which detects again and records why.
+    With a ``detector``, the decoded photo's faces are found too (:attr:`Decoded.detections`)
+    and cut (:attr:`Decoded.cut`: thumbnails, and crops of ``crop_size`` when given, in place
+    of the image); if that fails they are left to the scan, which detects again and records why.
     """
     out = Decoded(path)
     try:
@@ -126,6 +135,9 @@ def read_photo(
 
         with contextlib.suppress(Exception):  # the scan detects again and records why
             out.detections = detect_faces(detector, out.image)
+            if crop_size:
+                out.cut = cut_faces(out.image, out.detections[0], crop_size)
+                out.image = None
     return out
 
 
@@ -193,8 +205,10 @@ def _warm() -> None:
     _detector()
 
 
-def _work(path: str, force: bool) -> Decoded:
-    return read_photo(path, _state.get("max_side"), _state.get("known", frozenset()), force, _detector())
+def _work(path: str, force: bool, crop_size: int | None = None) -> Decoded:
+    detector = _detector()
+    known = _state.get("known", frozenset())
+    return read_photo(path, _state.get("max_side"), known, force, detector, crop_size)
 
 
 def _thumbs(path: str, boxes: list[tuple[float, float, float, float]]) -> list[bytes] | None:
@@ -266,6 +280,8 @@ class DecodePool:
         self.known = frozenset(known_hashes)
         self.detector = detector
         self.window = window or (2 * self.workers + 6)
+        #: The embedder's crop size: photos detected here come back cut (see :func:`read_photo`).
+        self.crop_size: int | None = None
         self._executor: ProcessPoolExecutor | None = None
         self._worked = False  # a worker of the current pool started (or returned a result)
         self._failed_starts = 0
@@ -319,8 +335,8 @@ class DecodePool:
             self._start()
 
     def decode(self, path: str, force: bool = False, detector: object | None = None) -> Decoded:
-        """Decode one file in the calling thread (no worker); with ``detector``, detect too."""
-        return read_photo(path, self.max_side, self.known, force, detector)
+        """Decode one file in the calling thread (no worker); with ``detector``, detect (and cut) too."""
+        return read_photo(path, self.max_side, self.known, force, detector, self.crop_size)
 
     def imap(self, paths: Iterable[str], helper: Callable[[str], Decoded] | None = None) -> Iterator[Decoded]:
         """Results for ``paths`` in order, decoded ahead in the workers.
@@ -372,7 +388,7 @@ class DecodePool:
                         return
                     if slot.future is None and slot.result is None and not slot.taken:
                         try:
-                            slot.future = _submit(executor, _work, slot.path, False)
+                            slot.future = _submit(executor, _work, slot.path, False, self.crop_size)
                         except (BrokenProcessPool, RuntimeError):  # broken or shut down
                             if done is None:
                                 broken = True  # restarted by the loop below (not under the lock)
@@ -443,7 +459,7 @@ class DecodePool:
         if self._pool_failed():
             return self.decode(path)
         try:
-            result = self.result(_submit(self._start(), _work, path, False))
+            result = self.result(_submit(self._start(), _work, path, False, self.crop_size))
             self._worked = True
             return result
         except BrokenProcessPool:

@@ -62,7 +62,7 @@ def resize_rgb(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
         warnings.simplefilter("ignore")  # a read-only array: it is only read
         source = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0)  # channels-last NCHW view
     hw = [size[1], size[0]]
-    out = torch.empty((1, 3, *hw), dtype=torch.uint8).contiguous(memory_format=torch.channels_last)
+    out = torch.empty((1, *hw, 3), dtype=torch.uint8).permute(0, 3, 1, 2)  # channels-last NCHW
     try:  # written straight into H x W x 3 order (interpolate returns planes: a second copy)
         torch.ops.aten._upsample_bilinear2d_aa.out(source, hw, False, None, None, out=out)
     except (AttributeError, RuntimeError):  # the operator moved: the public call

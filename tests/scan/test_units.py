@@ -211,6 +211,9 @@ def test_folders_missing_and_purge(tmp_path):
 
 
 def test_batched_fused_embedding_equals_per_photo_embedding(fill_weights_file, mtcnn_weights_dir):
+    import torch
+
+    from faceorganizer.scan.cuts import face_crops
     from faceorganizer.scan.embedding import BatchEmbedder
     from faceorganizer.vision.detection.mtcnn import MTCNN
     from faceorganizer.vision.embedders import load_embedder
@@ -226,6 +229,8 @@ def test_batched_fused_embedding_equals_per_photo_embedding(fill_weights_file, m
         boxes, marks = found.boxes.numpy(), found.landmarks.numpy()
         expected.append(plain.embed(image, boxes, marks))
         prepared.append(batcher.prepare(image, boxes, marks))
+        crops = face_crops(image, boxes, batcher.crop_size)  # as a worker cuts them
+        assert torch.equal(batcher.prepare_crops(crops), prepared[-1])
     out = batcher.embed([prepared[0], None, prepared[1]])
     assert [len(o) for o in out] == [len(expected[0]), 0, 1] and len(expected[0]) >= 2
     np.testing.assert_allclose(out[0], expected[0], atol=1e-5)

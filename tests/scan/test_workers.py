@@ -53,6 +53,28 @@ def test_workers_detect_what_the_scan_thread_would(tmp_path, mtcnn_weights_dir):
     assert found >= len(paths)
 
 
+def test_workers_send_the_faces_cut_instead_of_the_photo(tmp_path, mtcnn_weights_dir):
+    from faceorganizer.scan import load_photo
+    from faceorganizer.scan.cuts import cut_faces
+
+    paths = _photos(tmp_path, 2)
+    group = tmp_path / "group.jpg"
+    shutil.copy(scene("multiface.jpg"), group)
+    paths.append(str(group))
+    with DecodePool(1, 1600, detector=DetectorSpec(str(mtcnn_weights_dir))) as pool:
+        pool.crop_size = 160  # the embedder's, once it is known
+        results = list(pool.imap(paths))
+        helped = pool.decode(str(group), detector=make_detector(mtcnn_weights_dir))  # the scan's thread
+    assert sum(len(r.detections[0]) for r in results) >= len(paths)
+    for r in [*results, helped]:
+        assert r.image is None and r.cut is not None and r.detections is not None, r.path
+        image, _, _ = load_photo(r.path, 1600)
+        expected = cut_faces(image, r.detections[0], 160)  # what the scan would cut from the photo
+        assert r.cut.crops.dtype == np.uint8 and r.cut.crops.shape == (len(r.detections[0]), 3, 160, 160)
+        assert np.array_equal(r.cut.crops, expected.crops) and r.cut.thumbnails == expected.thumbnails
+    assert helped.cut.thumbnails == results[-1].cut.thumbnails
+
+
 def test_a_worker_that_cannot_detect_leaves_it_to_the_scan(tmp_path):
     (path,) = _photos(tmp_path, 1)
     with DecodePool(1, 1600, detector=DetectorSpec(str(tmp_path / "no-weights-here"))) as pool:
