@@ -152,6 +152,7 @@ def load_photo(
     *,
     data: bytes | None = None,
     max_pixels: int | None = MAX_IMAGE_PIXELS,
+    resize: str = "torch",
 ) -> tuple[np.ndarray, float, PhotoInfo]:
     """Decode a photo upright at its working size.
 
@@ -161,6 +162,8 @@ def load_photo(
             smaller are returned at their own size.
         data: The file's bytes, when the caller has read them already (e.g. to hash them).
         max_pixels: Refuse images with more pixels (decompression bombs); None: no limit.
+        resize: ``"torch"`` (the scan's, fast) or ``"pillow"`` (the same filter without
+            loading torch; for display): see :func:`~faceorganizer.vision.imageio.resize_rgb`.
 
     Returns:
         ``(image, scale, info)``: an ``(H, W, 3)`` uint8 RGB array, upright; ``scale`` the
@@ -183,14 +186,14 @@ def load_photo(
     if p.lower().endswith(HEIF_EXTENSIONS):
         register_heif()
     try:
-        return _decode(p, data, max_side, max_pixels)
+        return _decode(p, data, max_side, max_pixels, resize)
     except ImageError:
         raise
     except UnidentifiedImageError as e:
         # maybe a HEIC file with another name ending: try once more with pillow-heif
         if not _heif_registered and register_heif():
             try:
-                return _decode(p, data, max_side, max_pixels)
+                return _decode(p, data, max_side, max_pixels, resize)
             except UnidentifiedImageError:
                 pass
             except ImageError:
@@ -208,7 +211,7 @@ def load_photo(
 
 
 def _decode(
-    path: str, data: bytes | None, max_side: int | None, max_pixels: int | None
+    path: str, data: bytes | None, max_side: int | None, max_pixels: int | None, resize: str
 ) -> tuple[np.ndarray, float, PhotoInfo]:
     source = io.BytesIO(data) if data is not None else path
     with warnings.catch_warnings():
@@ -228,7 +231,7 @@ def _decode(
             if getattr(im, "n_frames", 1) > 1:
                 im.seek(0)  # GIF / multi-page: the first frame
             im.load()
-            array = upright(resize_rgb(to_rgb(im), target), orientation)
+            array = upright(resize_rgb(to_rgb(im), target, resize), orientation)
     full_w, full_h = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
     work_h, work_w = array.shape[:2]
     info = PhotoInfo(

@@ -218,7 +218,8 @@ def decode_photo(path: str | Path, max_side: int | None) -> tuple[QImage, tuple[
     except ImportError:
         load_photo = None
     if load_photo is not None:
-        array, _scale, info = load_photo(str(path), max_side=max_side)
+        # Pillow's resize: the window shows photos without loading torch
+        array, _scale, info = load_photo(str(path), max_side=max_side, resize="pillow")
         return _to_qimage(np.asarray(array)), (int(info.width), int(info.height))
     from PIL import Image
 

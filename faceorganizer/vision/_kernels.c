@@ -474,67 +474,6 @@ INLINE void winograd_output(const v8f M[16][4], int kv, const v8f bias[4], v8f Y
     }
 }
 
-#ifndef WT2
-#define WT2 6 /* tiles of P-Net's Winograd conv2 computed together */
-#endif
-
-/* P-Net's conv2 (10 -> 16 channels, 3x3, weight (16, 10, 3, 3)) by Winograd's F(2x2, 3x3),
- * then its PReLU: x (n, h, w, 10) channels-last -> out (n, h - 2, w - 2, 16) channels-last.
- * Sums agree with a direct convolution's to float rounding (about 1e-6 relative). */
-HOT static int pnet_mid(const float *restrict x, int64_t n, int64_t h, int64_t w, const float *restrict w2,
-                        const float *restrict b2, const float *restrict slope, float *restrict out) {
-    const int64_t oh = h - 2, ow = w - 2;
-    if (oh < 1 || ow < 1) return 0;
-    float *U = aligned_alloc(32, sizeof(float) * 16 * PNET_C1 * PNET_C2);
-    if (!U) return -1;
-    winograd_weights(w2, PNET_C2, PNET_C1, U);
-    v8f bias[4], sl[2];
-    for (int k = 0; k < 2; k++) {
-        bias[k] = load8(b2 + 8 * k);
-        sl[k] = load8(slope + 8 * k);
-    }
-    bias[2] = bias[3] = splat8(0.0f);
-    const v8f zero = splat8(0.0f);
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t y0 = 0; y0 < oh; y0 += 2) {
-            const int64_t rows = oh - y0 < 2 ? 1 : 2;
-            for (int64_t x0 = 0; x0 < ow; x0 += 2 * WT2) { /* WT2 tiles side by side share U's loads */
-                float V[WT2][16][16];
-                for (int t = 0; t < WT2; t++)
-                    winograd_input(x, PNET_C1, PNET_C1, b, h, w, y0, x0 + 2 * t < ow ? x0 + 2 * t : x0, V[t][0], 16);
-                v8f M[WT2][16][4];
-                for (int xi = 0; xi < 16; xi++) {
-                    v8f acc[WT2][2];
-                    for (int t = 0; t < WT2; t++) acc[t][0] = acc[t][1] = zero;
-                    const float *u = U + xi * PNET_C1 * PNET_C2;
-                    for (int c = 0; c < PNET_C1; c++) {
-                        const v8f u0 = load8(u + c * PNET_C2), u1 = load8(u + c * PNET_C2 + 8);
-                        for (int t = 0; t < WT2; t++) {
-                            const float v = V[t][xi][c];
-                            acc[t][0] += u0 * v;
-                            acc[t][1] += u1 * v;
-                        }
-                    }
-                    for (int t = 0; t < WT2; t++) M[t][xi][0] = acc[t][0], M[t][xi][1] = acc[t][1];
-                }
-                for (int t = 0; t < WT2 && x0 + 2 * t < ow; t++) {
-                    const int64_t tx = x0 + 2 * t, cols = ow - tx < 2 ? 1 : 2;
-                    v8f Y[2][2][4];
-                    winograd_output(M[t], 2, bias, Y);
-                    for (int64_t i = 0; i < rows; i++)
-                        for (int64_t j = 0; j < cols; j++) {
-                            float *dst = out + ((b * oh + y0 + i) * ow + tx + j) * PNET_C2;
-                            const v8f lo = prelu8(Y[i][j][0], sl[0]), hi = prelu8(Y[i][j][1], sl[1]);
-                            memcpy(dst, &lo, sizeof lo);
-                            memcpy(dst + 8, &hi, sizeof hi);
-                        }
-                }
-            }
-        }
-    free(U);
-    return 0;
-}
-
 /* P-Net's conv3 (16 -> 32 channels, 3x3, weight (32, 16, 3, 3)) by Winograd's F(2x2, 3x3),
  * then its PReLU, both heads and the softmax (heads_pixel, softmax2), never storing conv3's output.
  * x: (n, h, w, 16) channels-last; reg (n, oh, ow, 4), prob (n, oh, ow, 2), oh = h - 2,
@@ -833,16 +772,6 @@ static PyObject *py_pnet_back(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *py_pnet_mid(PyObject *self, PyObject *args) {
-    Py_ssize_t x, n, h, w, w2, b2, slope, out;
-    int rc;
-    if (!PyArg_ParseTuple(args, "nnnnnnnn", &x, &n, &h, &w, &w2, &b2, &slope, &out)) return NULL;
-    Py_BEGIN_ALLOW_THREADS rc = pnet_mid(ADDR(const float, x), n, h, w, ADDR(const float, w2), ADDR(const float, b2),
-                                         ADDR(const float, slope), ADDR(float, out));
-    Py_END_ALLOW_THREADS if (rc) return kernel_error(rc, "pnet_mid");
-    Py_RETURN_NONE;
-}
-
 static PyObject *py_winograd_pack(PyObject *self, PyObject *args) {
     Py_ssize_t weight, k, c, U;
     if (!PyArg_ParseTuple(args, "nnnn", &weight, &k, &c, &U)) return NULL;
@@ -905,7 +834,6 @@ static PyMethodDef methods[] = {
     {"prelu_inplace", py_prelu_inplace, METH_VARARGS, "In-place channels-last PReLU."},
     {"winograd_pack", py_winograd_pack, METH_VARARGS, "A 3x3 filter bank transformed for winograd_conv."},
     {"winograd_conv", py_winograd_conv, METH_VARARGS, "3x3 stride-1 convolution by Winograd F(2x2, 3x3)."},
-    {"pnet_mid", py_pnet_mid, METH_VARARGS, "P-Net's conv2 (Winograd) and PReLU."},
     {"pnet_back", py_pnet_back, METH_VARARGS, "P-Net's conv3 (Winograd), PReLU, heads and softmax."},
     {"prelu_max_pool", py_prelu_max_pool, METH_VARARGS, "Channels-last PReLU + ceil-mode max pooling."},
     {NULL, NULL, 0, NULL},

@@ -2,9 +2,9 @@
 
 The kernels fuse the memory-bound parts of the MTCNN cascade on the CPU: the summed-area
 table; pyramid levels straight into P-Net's first convolution + PReLU + pooling; P-Net's
-conv2 and conv3 (Winograd's F(2x2, 3x3): 2.25x fewer products than a direct convolution),
-conv3 with its PReLU, both heads and the softmax; any other 3x3, stride-1 convolution of
-channels-last maps by the same transform (:class:`WinogradConv`: R-Net, O-Net and
+conv3 (Winograd's F(2x2, 3x3): 2.25x fewer products than a direct convolution) with its
+PReLU, both heads and the softmax; any other 3x3, stride-1 convolution of channels-last maps
+by the same transform (:class:`WinogradConv`: P-Net's conv2, R-Net's, O-Net's and
 Inception-ResNet-V1's); box crops straight into R-Net's / O-Net's (or crops
 alone); PReLU (+ pooling) of the later layers; greedy NMS (a per-box loop, without the GIL).
 Each wrapper checks what its kernel assumes (CPU, dtype, contiguity); callers use them only
@@ -35,7 +35,6 @@ __all__ = [
     "integral_band",
     "pnet_back",
     "pnet_front",
-    "pnet_mid",
     "prelu_",
     "prelu_max_pool",
     "stage_front",
@@ -226,29 +225,6 @@ def prelu_max_pool(x: torch.Tensor, weight: torch.Tensor, kernel: int, stride: i
     _kernels.prelu_max_pool(
         x.data_ptr(), n, h, w, c, weight.data_ptr(), kernel, stride, oh, ow, out.data_ptr()
     )
-    return out.permute(0, 3, 1, 2)
-
-
-def pnet_mid(x: torch.Tensor, conv: torch.nn.Conv2d, slope: torch.Tensor) -> torch.Tensor:
-    """P-Net's conv2 (Winograd F(2x2, 3x3)) and its PReLU.
-
-    Args:
-        x: The pooled first layer, channels-last ``(N, 10, H, W)`` float32, H and W >= 3.
-        conv: P-Net's ``conv2`` (10 -> 16 channels, 3x3).
-        slope: ``prelu2``'s weight ``(16,)``.
-
-    Returns:
-        Channels-last ``(N, 16, H - 2, W - 2)``: the input :func:`pnet_back` takes.
-    """
-    if x.dim() != 4 or x.shape[1] != 10 or not _channels_last_rows(x) or min(x.shape[2:]) < 3:
-        raise ValueError("pnet_mid: expected a channels-last float32 (N, 10, H>=3, W>=3) pooled conv1 map")
-    w2, b2 = conv.weight.detach().float().contiguous(), conv.bias.detach().float().contiguous()
-    slope = slope.detach().float().contiguous()
-    if w2.shape != (16, 10, 3, 3) or b2.shape != (16,) or slope.shape != (16,):
-        raise ValueError("pnet_mid: expected P-Net's 10 -> 16 channel 3x3 conv2 and a (16,) slope")
-    n, _, h, w = x.shape
-    out = torch.empty((n, h - 2, w - 2, 16), dtype=torch.float32)
-    _kernels.pnet_mid(x.data_ptr(), n, h, w, w2.data_ptr(), b2.data_ptr(), slope.data_ptr(), out.data_ptr())
     return out.permute(0, 3, 1, 2)
 
 

@@ -202,3 +202,23 @@ def test_a_missing_photo_file_is_a_message_and_the_boxes_still_show(qtbot, view,
     assert str(library.photo_paths[photo]) in view.status.text()
     assert [t for _, t in boxes(view)] == ["Alice", "Bob"]
     assert not view.is_loaded()
+
+
+def test_the_window_shows_a_photo_without_loading_torch(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (1200, 900), (90, 120, 150)).save(path)
+    code = (
+        "import sys; from faceorganizer.ui.thumbnails import decode_photo; "
+        f"image, full = decode_photo({str(path)!r}, 400); "
+        "print(image.width(), image.height(), full, 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["400", "300", "(1200,", "900)", "False"]

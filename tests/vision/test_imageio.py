@@ -136,3 +136,13 @@ def test_resize_rgb_keeps_the_size_and_converts_modes():
     assert np.array_equal(resize_rgb(Image.fromarray(array), (30, 20)), array)
     grey = Image.fromarray(array[..., 0])
     assert np.array_equal(resize_rgb(grey, (30, 20)), np.asarray(grey.convert("RGB")))
+
+
+def test_resize_rgb_by_pillow_is_pillows_own():
+    from faceorganizer.vision.imageio import resize_rgb
+
+    photo = Image.fromarray(np.random.default_rng(4).integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    expected = np.asarray(photo.resize((200, 150), Image.Resampling.BILINEAR))
+    assert np.array_equal(resize_rgb(photo, (200, 150), engine="pillow"), expected)
+    with pytest.raises(ValueError, match="unknown engine"):
+        resize_rgb(photo, (200, 150), engine="magic")

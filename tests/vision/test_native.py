@@ -15,7 +15,7 @@ from shared_data import shared_path
 
 from faceorganizer.vision import _native
 from faceorganizer.vision.detection.cascade import area_resize, area_resize_boxes, integral_image, run_cascade
-from faceorganizer.vision.models.mtcnn_nets import ONet, PNet, RNet, max_pool_2x2_ceil
+from faceorganizer.vision.models.mtcnn_nets import ONet, PNet, RNet, max_pool_2x2_ceil, winograd
 
 
 def _image(b=2, h=61, w=83, seed=0):
@@ -98,19 +98,23 @@ def _pnet_conv2_input(net: PNet, shape: tuple[int, int, int]) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("shape", [(1, 11, 11), (2, 22, 33), (1, 5, 5), (1, 6, 17), (1, 40, 27)])
-def test_pnet_mid_equals_conv2_and_prelu(mtcnn_weights_dir, shape):
-    # Winograd F(2x2, 3x3) tiles, six side by side: odd sizes (partial edge tiles and groups), a batch of two
+def test_pnet_conv2_by_winograd_equals_conv2_and_prelu(mtcnn_weights_dir, shape):
+    # P-Net's own activations: Winograd F(2x2, 3x3) tiles, six side by side (partial edge tiles
+    # and groups), 10 input channels (8 do not divide them), a batch of two
     net = PNet(weights=mtcnn_weights_dir / "pnet.pt")
     n, h, w = shape
     x = _pnet_pooled(net, shape)
     assert x.shape == (n, 10, h, w)
+    conv = winograd(net.conv2, net.prelu2.weight)
+    assert conv is not None and winograd(net.conv2, net.prelu2.weight) is conv  # transformed once
     with torch.inference_mode():
         expected = F.prelu(net.conv2(x.contiguous()), net.prelu2.weight)
-        got = _native.pnet_mid(x, net.conv2, net.prelu2.weight)
+        got = conv(x)
     assert got.shape == (n, 16, h - 2, w - 2) and got.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
-    with pytest.raises(ValueError, match="pooled conv1 map"):
-        _native.pnet_mid(x[:, :, :2], net.conv2, net.prelu2.weight)  # too few rows
+    with torch.no_grad():
+        net.conv2.weight.mul_(2)  # new weights: transformed again
+    assert winograd(net.conv2, net.prelu2.weight) is not conv
 
 
 @pytest.mark.parametrize("shape", [(1, 9, 9), (2, 20, 31), (1, 3, 3), (1, 4, 5)])

@@ -37,24 +37,33 @@ _winograd: weakref.WeakKeyDictionary[nn.Conv2d, tuple[tuple, _native.WinogradCon
 _winograd = weakref.WeakKeyDictionary()
 
 
-def conv3x3(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """``conv(x)`` for a 3x3, stride-1 ``conv``; on channels-last CPU maps by Winograd in C.
+def winograd(conv: nn.Conv2d, slope: torch.Tensor | None = None) -> _native.WinogradConv | None:
+    """``conv`` (then a PReLU of ``slope``, if given) as a Winograd convolution in C; None where it cannot be.
 
-    Used on one torch thread (a scan's detection: each worker has one); with more, torch's
-    convolution uses them all. The filters are transformed on first use and again only when
-    the weights change.
+    The filters are transformed on first use and again only when the weights change.
     """
-    single = torch.get_num_threads() == 1
-    if not (single and _fused(x) and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1):
-        return conv(x)
+    square = conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
     padding = conv.padding[0] if conv.padding[0] == conv.padding[1] and conv.padding_mode == "zeros" else -1
-    if conv.bias is None or not _native.WinogradConv.supports(conv.weight, padding):
-        return conv(x)
-    key = (conv.weight.data_ptr(), conv.weight._version, conv.bias.data_ptr(), conv.bias._version)
+    if not square or conv.bias is None or not _native.WinogradConv.supports(conv.weight, padding):
+        return None
+    params = [conv.weight, conv.bias] + ([] if slope is None else [slope])
+    key = tuple((t.data_ptr(), t._version) for t in params)
     known = _winograd.get(conv)
     if known is None or known[0] != key:
-        known = _winograd[conv] = (key, _native.WinogradConv(conv.weight, conv.bias, padding))
-    return known[1](x)
+        activation = "none" if slope is None else "prelu"
+        fast = _native.WinogradConv(conv.weight, conv.bias, padding, activation, slope)
+        known = _winograd[conv] = (key, fast)
+    return known[1]
+
+
+def conv3x3(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)``; by Winograd in C (:func:`winograd`) on channels-last CPU maps on one torch thread.
+
+    One thread is a scan's detection (each worker has one); with more, torch's convolution
+    uses them all.
+    """
+    fast = winograd(conv) if torch.get_num_threads() == 1 and _fused(x) else None
+    return conv(x) if fast is None else fast(x)
 
 
 def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -178,10 +187,8 @@ class PNet(_MTCNNStage):
         The detector computes that first layer itself on the CPU (with the pyramid level,
         in one C kernel: :func:`faceorganizer.vision._native.pnet_front`) and continues here.
         """
-        if _fused(x) and min(x.shape[2:]) >= 3:  # conv2 (Winograd) and its PReLU in C
-            x = _native.pnet_mid(x, self.conv2, self.prelu2.weight)
-        else:
-            x = prelu(self.conv2(x), self.prelu2.weight)
+        fast = winograd(self.conv2, self.prelu2.weight) if _fused(x) else None  # conv2 + PReLU by Winograd
+        x = fast(x) if fast is not None else prelu(self.conv2(x), self.prelu2.weight)
         c = self.conv3.out_channels
         # one product for both heads: the face-minus-background logit and the 4 offsets;
         # the two-class softmax is the sigmoid of that difference
