@@ -269,6 +269,20 @@ def test_nets_agree_with_and_without_kernels(mtcnn_weights_dir, monkeypatch, cls
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
+def test_nets_built_in_inference_mode_run_without_winograd(mtcnn_weights_dir):
+    x = (torch.rand((3, 48, 48, 3), generator=torch.Generator().manual_seed(5)) * 2 - 1).permute(0, 3, 1, 2)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # where the 3x3 convolutions would run by Winograd
+        with torch.inference_mode():  # weights without a version counter: no cached transform
+            net = ONet(weights=mtcnn_weights_dir / "onet.pt")
+            assert winograd(net.conv2) is None
+            reg, landmarks, prob = net(x)
+    finally:
+        torch.set_num_threads(before)
+    assert reg.shape == (3, 4) and torch.allclose(prob.sum(1), torch.ones(3))
+
+
 def test_autograd_bypasses_the_kernels(mtcnn_weights_dir):
     # with gradients on, the nets run torch operators so that weights get gradients
     net = RNet(weights=mtcnn_weights_dir / "rnet.pt")

@@ -47,6 +47,8 @@ def winograd(conv: nn.Conv2d, slope: torch.Tensor | None = None) -> _native.Wino
     if not square or conv.bias is None or not _native.WinogradConv.supports(conv.weight, padding):
         return None
     params = [conv.weight, conv.bias] + ([] if slope is None else [slope])
+    if any(t.is_inference() for t in params):  # no version counter to notice a change: not cached
+        return None
     key = tuple((t.data_ptr(), t._version) for t in params)
     known = _winograd.get(conv)
     if known is None or known[0] != key:
