@@ -327,6 +327,22 @@ class WinogradConv:
             and padding in (0, 1)
         )
 
+    @classmethod
+    def padding_for(cls, conv: torch.nn.Conv2d) -> int | None:
+        """The padding to build ``conv``'s twin with, or None when this cannot compute ``conv``."""
+        pad = conv.padding
+        if (
+            conv.stride != (1, 1)
+            or conv.dilation != (1, 1)
+            or conv.groups != 1
+            or conv.bias is None
+            or conv.padding_mode != "zeros"
+            or isinstance(pad, str)
+            or pad[0] != pad[1]
+        ):
+            return None
+        return pad[0] if cls.supports(conv.weight, pad[0]) else None
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve a channels-last ``(N, c, H, W)`` map (or channel slice of one)."""
         if x.dim() != 4 or x.shape[1] != self.c or x.dtype != torch.float32 or x.device.type != "cpu":

@@ -345,6 +345,19 @@ def test_winograd_conv_refuses_what_it_cannot_compute():
     assert not _native.WinogradConv.supports(torch.zeros(24, 8, 3, 3), 0)  # 16 does not divide k
     assert not _native.WinogradConv.supports(torch.zeros(16, 4, 3, 3), 0)  # fewer than 8 channels
     assert not _native.WinogradConv.supports(torch.zeros(16, 8, 3, 3), 2)  # padding 2
+    padding_for = _native.WinogradConv.padding_for
+    assert padding_for(torch.nn.Conv2d(8, 16, 3, padding=1)) == 1
+    assert padding_for(torch.nn.Conv2d(8, 16, 3)) == 0
+    for conv in (
+        torch.nn.Conv2d(8, 16, 3, stride=2),
+        torch.nn.Conv2d(8, 16, 3, dilation=2),
+        torch.nn.Conv2d(8, 16, 3, bias=False),
+        torch.nn.Conv2d(8, 16, 3, padding=(1, 0)),
+        torch.nn.Conv2d(8, 16, 3, padding="same"),
+        torch.nn.Conv2d(8, 16, 3, padding=1, padding_mode="reflect"),
+        torch.nn.Conv2d(8, 24, 3),
+    ):
+        assert padding_for(conv) is None, conv
     with pytest.raises(ValueError, match="unsupported filters"):
         _native.WinogradConv(torch.zeros(24, 8, 3, 3), torch.zeros(24))
     with pytest.raises(ValueError, match="needs a slope"):

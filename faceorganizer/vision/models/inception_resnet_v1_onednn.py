@@ -52,9 +52,8 @@ class _Conv:
         self.input_shape: list[int] | None = None
         self.winograd: _native.WinogradConv | None = None
         self.use_winograd = False
-        pad = first.padding[0] if first.padding[0] == first.padding[1] else -1
-        square = first.stride == (1, 1) and first.dilation == (1, 1) and first.groups == 1
-        if square and _native.enabled(weight) and _native.WinogradConv.supports(weight, pad):
+        pad = _native.WinogradConv.padding_for(first) if len(convs) == 1 and _native.enabled(weight) else None
+        if pad is not None:
             self.winograd = _native.WinogradConv(weight, bias, pad, "relu")
 
     def relu(self, x: torch.Tensor) -> torch.Tensor:

@@ -42,9 +42,8 @@ def winograd(conv: nn.Conv2d, slope: torch.Tensor | None = None) -> _native.Wino
 
     The filters are transformed on first use and again only when the weights change.
     """
-    square = conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
-    padding = conv.padding[0] if conv.padding[0] == conv.padding[1] and conv.padding_mode == "zeros" else -1
-    if not square or conv.bias is None or not _native.WinogradConv.supports(conv.weight, padding):
+    padding = _native.WinogradConv.padding_for(conv)
+    if padding is None:
         return None
     params = [conv.weight, conv.bias] + ([] if slope is None else [slope])
     if any(t.is_inference() for t in params):  # no version counter to notice a change: not cached
