@@ -3,8 +3,8 @@
 :class:`DecodePool` hands paths to ``workers`` processes and yields their results in order,
 with at most ``window`` photos decoded ahead (memory stays flat however large the library).
 The workers are forked from a single-threaded Linux process (the command line: they start
-at once, torch and the models already loaded, instead of importing torch for a second and
-a half each) and spawned everywhere else (spawn is safe beside other threads, such as the
+at once, torch already imported, instead of importing it for a second and a half each;
+each builds its own detector) and spawned everywhere else (spawn is safe beside other threads, such as the
 window's, and the same on Linux, macOS and Windows); see :func:`start_method`.
 Each worker reads a file once, hashes the bytes (:mod:`.hashing`) and decodes them
 (:func:`.decode.load_photo`); a file whose hash the catalog already knows is not decoded
