@@ -32,11 +32,15 @@ def _photos(tmp_path, count: int) -> list[str]:
     return paths
 
 
-def test_workers_detect_what_the_scan_thread_would(tmp_path, mtcnn_weights_dir):
-    paths = _photos(tmp_path, 3)
+def _photos_and_group(tmp_path, count: int) -> list[str]:
+    """``count`` portraits, then a group photo."""
     group = tmp_path / "group.jpg"
     shutil.copy(scene("multiface.jpg"), group)
-    paths.append(str(group))
+    return [*_photos(tmp_path, count), str(group)]
+
+
+def test_workers_detect_what_the_scan_thread_would(tmp_path, mtcnn_weights_dir):
+    paths = _photos_and_group(tmp_path, 3)
     with DecodePool(1, 1600, detector=DetectorSpec(str(mtcnn_weights_dir))) as pool:
         results = list(pool.imap(paths))
     assert [r.path for r in results] == paths
@@ -57,14 +61,12 @@ def test_workers_send_the_faces_cut_instead_of_the_photo(tmp_path, mtcnn_weights
     from faceorganizer.scan import load_photo
     from faceorganizer.scan.cuts import cut_faces
 
-    paths = _photos(tmp_path, 2)
-    group = tmp_path / "group.jpg"
-    shutil.copy(scene("multiface.jpg"), group)
-    paths.append(str(group))
+    paths = _photos_and_group(tmp_path, 2)
+    group = paths[-1]
     with DecodePool(1, 1600, detector=DetectorSpec(str(mtcnn_weights_dir))) as pool:
         pool.crop_size = 160  # the embedder's, once it is known
         results = list(pool.imap(paths))
-        helped = pool.decode(str(group), detector=make_detector(mtcnn_weights_dir))  # the scan's thread
+        helped = pool.decode(group, detector=make_detector(mtcnn_weights_dir))  # the scan's thread
     assert sum(len(r.detections[0]) for r in results) >= len(paths)
     for r in [*results, helped]:
         assert r.image is None and r.cut is not None and r.detections is not None, r.path
