@@ -448,14 +448,20 @@ static void filter_transform(const float *g, float u[16]) {
     }
 }
 
-/* Winograd weights U[xi][c][o] of a (k, c, 3, 3) filter bank: 16 * c * k floats. */
-static void winograd_weights(const float *weight, int64_t k, int64_t c, float *U) {
-    for (int64_t o = 0; o < k; o++)
-        for (int64_t ch = 0; ch < c; ch++) {
-            float u[16];
-            filter_transform(weight + (o * c + ch) * 9, u);
-            for (int xi = 0; xi < 16; xi++) U[(xi * c + ch) * k + o] = u[xi];
-        }
+/* The filter bank (k, c, 3, 3), k a multiple of 16, transformed for the Winograd products
+ * (winograd_conv, pnet_back): blocks of 32 output channels (the last of 16 when 32 does not
+ * divide k), each U[xi][ch][o] with 32 (or 16) values o side by side; 16 * c * k floats. */
+static void winograd_pack(const float *weight, int64_t k, int64_t c, float *U) {
+    for (int64_t o0 = 0; o0 < k; o0 += 32) {
+        const int64_t kb = k - o0 < 32 ? k - o0 : 32;
+        float *block = U + o0 * 16 * c;
+        for (int64_t o = 0; o < kb; o++)
+            for (int64_t ch = 0; ch < c; ch++) {
+                float u[16];
+                filter_transform(weight + ((o0 + o) * c + ch) * 9, u);
+                for (int xi = 0; xi < 16; xi++) block[(xi * c + ch) * kb + o] = u[xi];
+            }
+    }
 }
 
 /* Output transform Y = A^T M A + bias of one tile's first kv vectors of output channels,
@@ -491,7 +497,7 @@ HOT static int pnet_back(const float *restrict x, int64_t n, int64_t h, int64_t 
         free(U), free(logit);
         return -1;
     }
-    winograd_weights(w3, PNET_C3, PNET_C2, U);
+    winograd_pack(w3, PNET_C3, PNET_C2, U); /* 32 channels: one block, U[xi][c][o] */
     Heads hd;
     heads_init(&hd, slope, hw, hb);
     v8f bias[4];
@@ -540,22 +546,6 @@ HOT static int pnet_back(const float *restrict x, int64_t n, int64_t h, int64_t 
 }
 
 /* ----------------------------------------------------- Winograd 3x3 convolution, any size */
-/* The filter bank (k, c, 3, 3), k a multiple of 16, for winograd_conv: blocks of 32 output
- * channels (the last of 16 when 32 does not divide k), each U[xi][ch][o] with 32 (or 16)
- * values o side by side; 16 * c * k floats. */
-static void winograd_pack(const float *weight, int64_t k, int64_t c, float *U) {
-    for (int64_t o0 = 0; o0 < k; o0 += 32) {
-        const int64_t kb = k - o0 < 32 ? k - o0 : 32;
-        float *block = U + o0 * 16 * c;
-        for (int64_t o = 0; o < kb; o++)
-            for (int64_t ch = 0; ch < c; ch++) {
-                float u[16];
-                filter_transform(weight + ((o0 + o) * c + ch) * 9, u);
-                for (int xi = 0; xi < 16; xi++) block[(xi * c + ch) * kb + o] = u[xi];
-            }
-    }
-}
-
 /* Bias, activation (0 none, 1 ReLU, 2 PReLU by slope) and store of one output vector. */
 INLINE void conv_store(float *dst, v8f y, v8f bias, int act, v8f slope) {
     y += bias;
